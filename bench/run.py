@@ -1,0 +1,152 @@
+"""Compare kvcore, real etcd and a bare Python gRPC server in one run.
+
+    cd /work/main && python -m bench.run --seconds 5
+
+Each target is started on free loopback ports in a temp dir, seeded, driven through
+every workload at every in-flight count, and stopped before the next one starts.
+"""
+
+import argparse
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+from tqdm import tqdm
+
+from bench import report, targets
+from bench.load import Driver
+from bench.workloads import WORKLOADS
+
+Starter = Callable[[Path], contextlib.AbstractContextManager[targets.Running]]
+MULTI_PROCESS_FROM = 64  # in-flight count from which the client uses --procs processes
+
+
+def _csv(text: str) -> list[str]:
+    return [t for t in text.split(",") if t]
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--targets", type=_csv, default=None,
+                   help="servers to start: etcd,echo,kvcore (default etcd,echo; "
+                        "none when --endpoint is given)")
+    p.add_argument("--cluster", type=int, choices=(3,), default=None,
+                   help="also start a 3-member etcd cluster (target etcd-3)")
+    p.add_argument("--kvcore-engine", default="memory", help="engine name for kvcore")
+    p.add_argument("--endpoint", action="append", default=[], metavar="[NAME=]HOST:PORT",
+                   help="drive an already running server (repeatable; comma-separate "
+                        "the members of a cluster); NAME kvcore gets the ratio columns")
+    p.add_argument("--workloads", type=_csv, default=list(WORKLOADS),
+                   help=f"comma-separated, from {','.join(WORKLOADS)}")
+    p.add_argument("--inflight", type=_csv, default=["1", "16", "256"],
+                   help="comma-separated requests in flight")
+    p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per cell")
+    p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per cell")
+    p.add_argument("--count", type=int, default=0,
+                   help="measure this many requests per cell instead of --seconds")
+    p.add_argument("--procs", type=int, default=2,
+                   help=f"client processes from {MULTI_PROCESS_FROM} in flight (below: 1)")
+    p.add_argument("--channels", type=int, default=4, help="gRPC channels per client process")
+    p.add_argument("--keys", type=int, default=1000, help="keys written, read and updated")
+    p.add_argument("--out", type=Path, default=targets.ROOT / "bench" / "results",
+                   help="directory for <timestamp>.md and .json")
+    args = p.parse_args(argv)
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        p.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    if args.targets is None:
+        args.targets = [] if args.endpoint else ["etcd", "echo"]
+    args.inflight = [int(n) for n in args.inflight]
+    return args
+
+
+def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
+    """The targets in run order, each with the context manager that runs it."""
+    starters: dict[str, Starter] = {
+        "etcd": lambda tmp: targets.etcd(tmp, 1),
+        "echo": targets.echo,
+        "kvcore": lambda tmp: targets.kvcore(tmp, args.kvcore_engine),
+    }
+    unknown = set(args.targets) - set(starters)
+    if unknown:
+        sys.exit(f"unknown targets: {', '.join(sorted(unknown))}")
+    chosen = [(name, starters[name]) for name in args.targets]
+    if args.cluster:
+        chosen.insert(1, (f"etcd-{args.cluster}", lambda tmp: targets.etcd(tmp, args.cluster)))
+    for spec in args.endpoint:
+        name, _, hosts = spec.rpartition("=")
+        chosen.append((name or "endpoint", _external(_csv(hosts))))
+    return chosen
+
+
+def _external(endpoints: list[str]) -> Starter:
+    @contextlib.contextmanager
+    def running(tmp: Path) -> Iterator[targets.Running]:
+        yield targets.Running(endpoints)
+
+    return running
+
+
+def _etcd_version() -> str:
+    try:
+        out = subprocess.run(["etcd", "--version"], capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "not installed"
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    chosen = plan(args)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    rows: list[report.Row] = []
+    cells = [(w, n) for w in args.workloads for n in args.inflight]
+    with (
+        Driver(args.procs, args.channels, args.keys, args.warmup, args.seconds,
+               args.count) as driver,
+        tqdm(total=len(chosen) * len(cells), unit="cell") as bar,
+    ):
+        for name, start in chosen:
+            try:
+                with tempfile.TemporaryDirectory(prefix=f"kvbench-{name}-") as tmp, \
+                        start(Path(tmp)) as running:
+                    endpoints = tuple(running.endpoints)
+                    cpu = running.cpu_seconds if running.pids else None
+                    bar.set_description(f"{name} seeding")
+                    driver.seed(endpoints)
+                    for workload, inflight in cells:
+                        bar.set_description(f"{name} {workload} x{inflight}")
+                        procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
+                        result = driver.cell(endpoints, workload, inflight, procs, cpu)
+                        rows.append(report.Row(workload, inflight, name, procs, result))
+                        bar.set_postfix_str(f"{result.rps:,.0f} req/s")
+                        bar.update()
+            except Exception as exc:  # one broken target must not lose the others' rows
+                tqdm.write(f"{name}: skipped the rest: {type(exc).__name__}: {exc}")
+                bar.update(len(cells) - sum(r.target == name for r in rows))
+    meta: dict[str, object] = {
+        "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
+        "started": stamp,
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
+        "etcd": _etcd_version(),
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "measured": f"{args.count} requests" if args.count else f"{args.seconds} s",
+        "warmup": args.warmup,
+        "client": f"{args.procs} processes from {MULTI_PROCESS_FROM} in flight, "
+                  f"{args.channels} channels each, {args.keys} keys",
+    }
+    print(report.markdown(rows))
+    md, js = report.write(rows, meta, args.out / stamp)
+    print(f"wrote {md} and {js}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The memory engine: one SortedDict per bucket, snapshot reads by per-reader overlays.
+
+How a read transaction stays a snapshot without copying the store: every open reader
+registers with the backend. A commit, before changing a key, records the key's current
+value (or :data:`ABSENT`) into the overlay of every registered reader that has not yet
+recorded that key. A reader looks in its overlay first and in the live dictionaries
+after, so it sees the state of its opening instant. A commit costs O(changed keys x
+open readers); readers cost nothing while no commit happens. Closing a reader (or
+dropping it: the registry holds readers weakly) frees its overlay.
+
+The write transaction buffers its puts and deletes in an overlay of its own and
+applies them to the live dictionaries in ``commit``, in one step that nothing else
+can interleave with (a backend is used from one thread at a time).
+
+Nothing is kept across ``close``: the engine declares ``persistent = False``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pydantic
+from sortedcontainers import SortedDict
+
+from kvcore_memory.view import ABSENT, lookup, scan
+
+
+class MemoryOptions(pydantic.BaseModel):
+    """The memory engine takes no options; unknown ones are an error."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class MemoryEngine:
+    """The engine plugin object: ``name``, ``options_model`` and ``open``."""
+
+    name: ClassVar[str] = "memory"
+    options_model: ClassVar[type[pydantic.BaseModel]] = MemoryOptions
+    persistent: ClassVar[bool] = False
+
+    def open(self, path: Path, buckets: Sequence[str], options: Any) -> MemoryBackend:
+        """Open an empty store with ``buckets``; ``path`` is not used."""
+        return MemoryBackend(buckets)
+
+
+class MemoryBackend:
+    def __init__(self, buckets: Sequence[str]) -> None:
+        self._data: dict[str, SortedDict] | None = {b: SortedDict() for b in buckets}
+        self._readers: weakref.WeakSet[MemoryReadTxn] = weakref.WeakSet()
+        self._live_bytes = 0
+
+    def _live(self) -> dict[str, SortedDict]:
+        if self._data is None:
+            raise ValueError("memory backend is closed")
+        return self._data
+
+    def read(self) -> MemoryReadTxn:
+        txn = MemoryReadTxn(self, self._live())
+        self._readers.add(txn)
+        return txn
+
+    def write(self) -> MemoryWriteTxn:
+        return MemoryWriteTxn(self, self._live())
+
+    def sync(self) -> None:
+        """Nothing to flush: the memory engine keeps nothing across ``close``."""
+
+    def size(self) -> int:
+        """Bytes of keys and values held, live or kept for open readers' snapshots."""
+        return self._live_bytes + sum(r.held_bytes() for r in list(self._readers))
+
+    def size_in_use(self) -> int:
+        return self._live_bytes
+
+    def defragment(self) -> None:
+        """Nothing to give back: deleted pairs are freed as soon as no reader needs them."""
+
+    def close(self) -> None:
+        for reader in list(self._readers):
+            reader.close()
+        self._data = None
+
+    def forget(self, reader: MemoryReadTxn) -> None:
+        self._readers.discard(reader)
+
+    def apply_changes(self, changes: dict[str, SortedDict]) -> None:
+        """Apply a write transaction's changes, first saving old values for readers."""
+        live = self._live()
+        readers = list(self._readers)
+        for bucket, pending in changes.items():
+            data = live[bucket]
+            for key, value in pending.items():
+                old = data.get(key, ABSENT)
+                for reader in readers:
+                    reader.remember(bucket, key, old)
+                if old is not ABSENT:
+                    self._live_bytes -= len(key) + len(old)
+                if value is ABSENT:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+                    self._live_bytes += len(key) + len(value)
+
+
+class MemoryReadTxn:
+    def __init__(self, backend: MemoryBackend, live: dict[str, SortedDict]) -> None:
+        self._backend = backend
+        self._live = live
+        self._overlay: dict[str, SortedDict] | None = {b: SortedDict() for b in live}
+
+    def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
+        if self._overlay is None:
+            raise ValueError("transaction is closed")
+        return self._live[bucket], self._overlay[bucket]
+
+    def remember(self, bucket: str, key: bytes, old: object) -> None:
+        """Keep ``old`` as this snapshot's value of ``key`` unless one is kept already."""
+        if self._overlay is not None:
+            self._overlay[bucket].setdefault(key, old)
+
+    def held_bytes(self) -> int:
+        if self._overlay is None:
+            return 0
+        return sum(
+            len(k) + (0 if v is ABSENT else len(v))
+            for overlay in self._overlay.values()
+            for k, v in overlay.items()
+        )
+
+    def get(self, bucket: str, key: bytes) -> bytes | None:
+        return lookup(*self._view(bucket), key)
+
+    def range(
+        self,
+        bucket: str,
+        start: bytes,
+        end: bytes | None = None,
+        limit: int = 0,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return self._held(scan(*self._view(bucket), start, end, limit, reverse))
+
+    def _held(self, pairs: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
+        # The generator's frame keeps this reader registered (the registry is weak)
+        # for as long as the caller iterates, even if it dropped the transaction.
+        yield from pairs
+
+    def close(self) -> None:
+        self._overlay = None
+        self._backend.forget(self)
+
+    def __enter__(self) -> MemoryReadTxn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MemoryWriteTxn:
+    def __init__(self, backend: MemoryBackend, live: dict[str, SortedDict]) -> None:
+        self._backend = backend
+        self._live = live
+        self._pending: dict[str, SortedDict] | None = {b: SortedDict() for b in live}
+
+    def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
+        if self._pending is None:
+            raise ValueError("transaction is closed")
+        return self._live[bucket], self._pending[bucket]
+
+    def get(self, bucket: str, key: bytes) -> bytes | None:
+        return lookup(*self._view(bucket), key)
+
+    def range(
+        self,
+        bucket: str,
+        start: bytes,
+        end: bytes | None = None,
+        limit: int = 0,
+        reverse: bool = False,
+    ) -> Iterator[tuple[bytes, bytes]]:
+        return scan(*self._view(bucket), start, end, limit, reverse)
+
+    def put(self, bucket: str, key: bytes, value: bytes) -> None:
+        # bytes() so that a caller's bytearray or memoryview cannot change stored data.
+        self._view(bucket)[1][bytes(key)] = bytes(value)
+
+    def delete(self, bucket: str, key: bytes) -> None:
+        self._view(bucket)[1][bytes(key)] = ABSENT
+
+    def commit(self) -> None:
+        if self._pending is None:
+            raise ValueError("transaction is closed")
+        pending, self._pending = self._pending, None
+        self._backend.apply_changes(pending)
+
+    def abort(self) -> None:
+        self._pending = None
+
+    def close(self) -> None:
+        self.abort()
+
+    def __enter__(self) -> MemoryWriteTxn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()

@@ -1,0 +1,1 @@
+"""etcd v3 API messages and services, generated from the .proto files beside them."""

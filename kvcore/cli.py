@@ -1,0 +1,85 @@
+"""The ``kvcore`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from kvcore import ETCD_API_VERSION, __version__
+from kvcore.config import ConfigError
+
+DESCRIPTION = """\
+kvcore: an etcd-compatible, consistent key-value store with pluggable storage engines.
+
+Start a node from a YAML config, then use it with any etcd v3 client:
+
+  kvcore serve --config configs/single.yaml
+  etcdctl --endpoints 127.0.0.1:2379 put foo bar
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kvcore", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run a node",
+        description="Run one node as its YAML config describes, until SIGINT or SIGTERM.",
+    )
+    serve.add_argument(
+        "--config", "-c", required=True, metavar="FILE", help="the node's YAML config"
+    )
+    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands.add_parser("version", help="print kvcore's version and the etcd API it speaks")
+    args = parser.parse_args(argv)
+    if args.command == "version":
+        print(f"kvcore version: {__version__}\netcd API version: {ETCD_API_VERSION}")
+        return 0
+    return _serve(args.config, args.log_level)
+
+
+def _serve(config_path: str, log_level: str) -> int:
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kvcore import config
+    from kvcore.server.node import Node
+
+    try:
+        node = Node(config.load(config_path), source=config_path)
+    except ConfigError as exc:
+        print(f"kvcore: {exc}", file=sys.stderr)
+        return 2
+    try:
+        _run(node)
+    except OSError as exc:
+        print(f"kvcore: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(node) -> None:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional: the plain asyncio loop works, slower
+        runner = asyncio.Runner()
+    else:
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    with runner:
+        runner.run(_serve_until_signalled(node))
+
+
+async def _serve_until_signalled(node) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await node.run(stop)
+    logging.getLogger("kvcore").info("stopped cleanly")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""One YAML file describes one node. This module is its schema and its loader.
+
+Validation is pydantic's: unknown keys, wrong types and missing fields are all
+reported at once, each with its field path, before anything is started.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineConfig(_Strict):
+    name: str = Field(description="a registered engine: memory, lmdb, rocksdb, ...")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ListenerConfig(_Strict):
+    transport: str = Field(description="a registered transport: grpc, http, ...")
+    address: str = Field(description="host:port to listen on")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:2379")
+        return value
+
+
+class LimitsConfig(_Strict):
+    # etcd's defaults: --max-request-bytes 1.5 MiB, --max-txn-ops 128.
+    max_request_bytes: int = Field(default=1_572_864, gt=0)
+    max_txn_ops: int = Field(default=128, gt=0)
+    # How long a write may wait to be applied before it fails with "request timed out".
+    request_timeout: float = Field(default=7.0, gt=0)
+
+
+class WalConfig(_Strict):
+    segment_bytes: int = Field(default=64 * 1024 * 1024, gt=4096)
+
+
+class RaftConfig(_Strict):
+    # etcd's defaults: --heartbeat-interval 100, --election-timeout 1000 (ms).
+    heartbeat_interval_ms: int = Field(default=100, gt=0)
+    election_timeout_ms: int = Field(default=1000, gt=0)
+
+    @model_validator(mode="after")
+    def _ratio(self) -> RaftConfig:
+        if self.election_timeout_ms < 5 * self.heartbeat_interval_ms:
+            raise ValueError("election_timeout_ms must be at least 5 times heartbeat_interval_ms")
+        return self
+
+
+class NodeConfig(_Strict):
+    name: str = "default"
+    data_dir: Path = Field(description="where the WAL, snapshots and engine files live")
+    cluster_token: str = "kvcore-cluster"
+    # How peers reach this member; with the cluster token it fixes the member id.
+    peer_urls: list[str] = Field(default_factory=lambda: ["http://localhost:2380"], min_length=1)
+    engine: EngineConfig
+    client_listeners: list[ListenerConfig] = Field(min_length=1)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    wal: WalConfig = Field(default_factory=WalConfig)
+    raft: RaftConfig = Field(default_factory=RaftConfig)
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and each field."""
+
+
+def load(path: str | Path) -> NodeConfig:
+    """Read and validate the node config at ``path``.
+
+    A relative ``data_dir`` is taken relative to the working directory, as etcd does.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return parse(raw, source=str(path))
+
+
+def parse(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
+    try:
+        return NodeConfig.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(describe(exc, source)) from None
+
+
+def validate_options(
+    model: type[BaseModel], options: dict[str, Any], source: str, where: str
+) -> BaseModel:
+    """Validate a plugin's ``options`` mapping, naming ``where`` it sits in the file."""
+    try:
+        return model.model_validate(options)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(describe(exc, source, prefix=where)) from None
+
+
+def describe(exc: pydantic.ValidationError, source: str, prefix: str = "") -> str:
+    lines = [f"{source}: invalid configuration:"]
+    for err in exc.errors():
+        parts = [prefix] if prefix else []
+        parts += [str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]]
+        field = ".".join(parts).replace(".[", "[") or "(top level)"
+        lines.append(f"  {field}: {_expected(err)}")
+    return "\n".join(lines)
+
+
+def _expected(err: Any) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (not part of the schema)"
+    got = err.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+    return f"{err['msg'].rstrip('.')}{shown}"

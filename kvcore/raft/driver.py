@@ -1,0 +1,131 @@
+"""The asyncio driver: gives the pure raft core a clock, a disk and a network.
+
+One task runs the Ready loop; one ticks. Between two Readys, request handlers call
+:meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the event loop),
+so every proposal made while the previous batch is being fsynced comes out in the next
+Ready: one WAL write and one fsync per batch of concurrent writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from kvcore.raft.messages import Message
+from kvcore.raft.rawnode import RawNode, Ready
+from kvcore.raft.readonly import ReadState
+from kvcore.raft.status import SoftState
+from kvcore.raft.types import Entry, HardState, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+class Log(Protocol):
+    """Where a Ready's state is made durable (``kvcore.server.raftlog.DurableLog``)."""
+
+    def persist(
+        self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
+    ) -> None:
+        """Blocking: durable on return. Called from the driver's worker thread."""
+
+    def mirror(
+        self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
+    ) -> None:
+        """Update the storage raft reads; on the event loop, after ``persist``."""
+
+
+class StateMachine(Protocol):
+    """What the driver hands committed work to, on the event loop, in order."""
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Replace the application state with a snapshot's."""
+
+    def apply(self, entries: Sequence[Entry]) -> None:
+        """Apply committed entries (CONF_CHANGE ones via ``node.apply_conf_change``)."""
+
+    def on_read_states(self, states: Sequence[ReadState]) -> None:
+        """Answers to read_index requests."""
+
+    def on_soft_state(self, state: SoftState) -> None:
+        """The leader or this member's role changed."""
+
+
+class Driver:
+    def __init__(
+        self,
+        node: RawNode,
+        log: Log,
+        machine: StateMachine,
+        send: Callable[[list[Message]], None],
+        tick_seconds: float,
+    ) -> None:
+        self.node = node
+        self._log = log
+        self._machine = machine
+        self._send = send
+        self._tick_seconds = tick_seconds
+        self._wake = asyncio.Event()
+        # One thread: WAL writes stay ordered and never occupy the event loop.
+        self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kvcore-wal")
+
+    def propose(self, data: bytes) -> None:
+        """Raises ``ProposalDroppedError`` when no leader can take it now."""
+        self.node.propose(data)
+        self._wake.set()
+
+    def read_index(self, ctx: bytes) -> None:
+        self.node.read_index(ctx)
+        self._wake.set()
+
+    def step(self, message: Message) -> None:
+        self.node.step(message)
+        self._wake.set()
+
+    def campaign(self) -> None:
+        self.node.campaign()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._tick_loop())
+                tasks.create_task(self._ready_loop())
+        finally:
+            self._disk.shutdown(wait=True)
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_seconds)
+            self.node.tick()
+            self._wake.set()
+
+    async def _ready_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.node.has_ready():
+                rd = self.node.ready()
+                await self._handle(loop, rd)
+                self.node.advance(rd)
+
+    async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
+        if rd.soft_state is not None:
+            self._machine.on_soft_state(rd.soft_state)
+        if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
+            await loop.run_in_executor(
+                self._disk, self._log.persist, rd.hard_state, rd.entries, rd.snapshot
+            )
+            self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
+        if rd.messages:
+            self._send(rd.messages)
+        if rd.snapshot is not None:
+            self._machine.restore(rd.snapshot)
+        if rd.committed_entries:
+            self._machine.apply(rd.committed_entries)
+        if rd.read_states:
+            self._machine.on_read_states(rd.read_states)

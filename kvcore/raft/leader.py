@@ -1,0 +1,282 @@
+"""The leader's step function and its replication machinery."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kvcore.raft import quorum
+from kvcore.raft.errors import ProposalDroppedError
+from kvcore.raft.messages import Message, MessageType
+from kvcore.raft.progress import Progress, ProgressState
+from kvcore.raft.quorum import VoteResult
+from kvcore.raft.readonly import ReadState
+from kvcore.raft.storage import CompactedError, SnapshotTemporarilyUnavailableError
+from kvcore.raft.types import NONE, Entry, EntryType
+
+if TYPE_CHECKING:
+    from kvcore.raft.raft import Raft
+
+MT = MessageType
+
+
+def step_leader(r: Raft, m: Message) -> None:
+    t = m.type
+    if t == MT.BEAT:
+        bcast_heartbeat(r)
+    elif t == MT.CHECK_QUORUM:
+        _check_quorum(r)
+    elif t == MT.PROP:
+        _propose(r, m)
+    elif t == MT.READ_INDEX:
+        _read_index(r, m)
+    else:
+        pr = r.tracker.progress.get(m.frm)
+        if pr is None:
+            return  # from a member no longer in the configuration
+        handler = _PEER_HANDLERS.get(t)
+        if handler is not None:
+            handler(r, m, pr)
+
+
+# -- local input ----------------------------------------------------------------
+
+
+def _check_quorum(r: Raft) -> None:
+    if not r.tracker.quorum_active(r.id):
+        # We may be partitioned away: stop serving so a new leader can take over.
+        r.become_follower(r.term, NONE)
+    for nid, pr in r.tracker.progress.items():
+        if nid != r.id:
+            pr.recent_active = False
+
+
+def _propose(r: Raft, m: Message) -> None:
+    if not m.entries:
+        raise ValueError("empty proposal")
+    if r.id not in r.tracker.progress:
+        raise ProposalDroppedError("this leader was removed from the configuration")
+    if r.lead_transferee != NONE:
+        raise ProposalDroppedError(f"leadership is moving to {r.lead_transferee}")
+    ents = m.entries
+    for i, e in enumerate(ents):
+        if e.type == EntryType.CONF_CHANGE:
+            if r.pending_conf_index > r.log.applied:
+                raise ProposalDroppedError("a configuration change is still being applied")
+            r.pending_conf_index = r.log.last_index() + i + 1
+    append_entry(r, ents)
+    bcast_append(r)
+
+
+def _read_index(r: Raft, m: Message) -> None:
+    if r.log.term_or_zero(r.log.committed) != r.term:
+        # Our commit index may lag the previous leader's until an entry of our own
+        # term commits; answer then (see release_pending_reads).
+        r.pending_reads.append(m)
+        return
+    if r.tracker.is_singleton() or r.read_only_lease_based:
+        _answer_read(r, m, r.log.committed)
+        return
+    r.read_only.add_request(r.log.committed, m)
+    r.read_only.recv_ack(r.id, m.context)
+    bcast_heartbeat(r, m.context)
+
+
+def _answer_read(r: Raft, req: Message, index: int) -> None:
+    if req.frm in (NONE, r.id):
+        r.read_states.append(ReadState(index=index, request_ctx=req.context))
+    else:
+        r.send(Message(MT.READ_INDEX_RESP, to=req.frm, index=index, context=req.context))
+
+
+def release_pending_reads(r: Raft) -> None:
+    if not r.pending_reads or r.log.term_or_zero(r.log.committed) != r.term:
+        return
+    waiting, r.pending_reads = r.pending_reads, []
+    for m in waiting:
+        _read_index(r, m)
+
+
+# -- peer responses ---------------------------------------------------------------
+
+
+def _on_append_resp(r: Raft, m: Message, pr: Progress) -> None:
+    pr.recent_active = True
+    if m.reject:
+        probe = m.reject_hint
+        if m.log_term > 0:
+            # Skip every index whose term is above the follower's term at the hint.
+            probe, _ = r.log.find_conflict_by_term(m.reject_hint, m.log_term)
+        if pr.maybe_decr_to(m.index, probe):
+            if pr.state == ProgressState.REPLICATE:
+                pr.become_probe()
+            send_append(r, m.frm)
+        return
+    was_paused = pr.is_paused()
+    if not pr.maybe_update(m.index):
+        return
+    if pr.state == ProgressState.PROBE:
+        pr.become_replicate()
+    elif pr.state == ProgressState.SNAPSHOT and pr.match >= pr.pending_snapshot:
+        pr.become_probe()
+        pr.become_replicate()
+    elif pr.state == ProgressState.REPLICATE:
+        pr.inflights.free_le(m.index)
+    if maybe_commit(r):
+        bcast_append(r)
+    elif was_paused:
+        send_append(r, m.frm)
+    while maybe_send_append(r, m.frm, send_if_empty=False):
+        pass
+    if m.frm == r.lead_transferee and pr.match == r.log.last_index():
+        r.send(Message(MT.TIMEOUT_NOW, to=m.frm))
+
+
+def _on_heartbeat_resp(r: Raft, m: Message, pr: Progress) -> None:
+    pr.recent_active = True
+    pr.probe_sent = False
+    if pr.state == ProgressState.REPLICATE and pr.inflights.full():
+        # The follower is alive: let one more append through so a lost one is retried.
+        pr.inflights.free_first_one()
+    if pr.match < r.log.last_index():
+        send_append(r, m.frm)
+    if r.read_only_lease_based or not m.context:
+        return
+    acks = r.read_only.recv_ack(m.frm, m.context)
+    if acks is None or quorum.vote_result(r.tracker.voters, acks) != VoteResult.WON:
+        return
+    for status in r.read_only.advance(m.context):
+        _answer_read(r, status.req, status.index)
+
+
+def _on_snap_status(r: Raft, m: Message, pr: Progress) -> None:
+    if pr.state != ProgressState.SNAPSHOT:
+        return
+    if m.reject:
+        pr.pending_snapshot = 0
+    pr.become_probe()
+    # Wait for the follower's append response (or a heartbeat) before probing.
+    pr.probe_sent = True
+
+
+def _on_unreachable(r: Raft, m: Message, pr: Progress) -> None:
+    if pr.state == ProgressState.REPLICATE:
+        pr.become_probe()  # appends in flight were probably lost
+
+
+def _on_transfer_leader(r: Raft, m: Message, pr: Progress) -> None:
+    if pr.is_learner:
+        return
+    transferee = m.frm
+    if r.lead_transferee != NONE:
+        if r.lead_transferee == transferee:
+            return
+        r.abort_leader_transfer()
+    if transferee == r.id:
+        return
+    r.election_elapsed = 0  # the transfer must finish within one election timeout
+    r.lead_transferee = transferee
+    if pr.match == r.log.last_index():
+        r.send(Message(MT.TIMEOUT_NOW, to=transferee))
+    else:
+        send_append(r, transferee)
+
+
+_PEER_HANDLERS = {
+    MT.APP_RESP: _on_append_resp,
+    MT.HEARTBEAT_RESP: _on_heartbeat_resp,
+    MT.SNAP_STATUS: _on_snap_status,
+    MT.UNREACHABLE: _on_unreachable,
+    MT.TRANSFER_LEADER: _on_transfer_leader,
+}
+
+
+# -- replication ------------------------------------------------------------------
+
+
+def append_entry(r: Raft, ents: list[Entry]) -> None:
+    last = r.log.last_index()
+    for i, e in enumerate(ents):
+        e.term = r.term
+        e.index = last + 1 + i
+    r.log.append(ents)
+    # Counting our own unpersisted entries is safe: Ready persists them before any
+    # message goes out, so no other member acks before we are durable too.
+    r.tracker.progress[r.id].maybe_update(r.log.last_index())
+    maybe_commit(r)
+
+
+def maybe_commit(r: Raft) -> bool:
+    if r.log.maybe_commit(r.tracker.committed(), r.term):
+        release_pending_reads(r)
+        return True
+    return False
+
+
+def send_append(r: Raft, to: int) -> None:
+    maybe_send_append(r, to, send_if_empty=True)
+
+
+def maybe_send_append(r: Raft, to: int, send_if_empty: bool) -> bool:
+    """Send `to` the entries it lacks, or a snapshot if they are compacted. False if
+    nothing was sent (paused, or nothing new and send_if_empty is False)."""
+    pr = r.tracker.progress[to]
+    if pr.is_paused():
+        return False
+    try:
+        prev_term = r.log.term(pr.next - 1)
+        ents = r.log.entries(pr.next, r.max_msg_size)
+    except CompactedError:
+        return _send_snapshot(r, to, pr)
+    if not ents and not send_if_empty:
+        return False
+    r.send(
+        Message(
+            MT.APP,
+            to=to,
+            index=pr.next - 1,
+            log_term=prev_term,
+            entries=ents,
+            commit=r.log.committed,
+        )
+    )
+    if ents:
+        last = ents[-1].index
+        if pr.state == ProgressState.REPLICATE:
+            pr.optimistic_update(last)
+            pr.inflights.add(last)
+        elif pr.state == ProgressState.PROBE:
+            pr.probe_sent = True
+    return True
+
+
+def _send_snapshot(r: Raft, to: int, pr: Progress) -> bool:
+    if not pr.recent_active:
+        return False  # it may be down; don't ship a snapshot into the void
+    try:
+        snap = r.log.snapshot()
+    except SnapshotTemporarilyUnavailableError:
+        return False
+    if snap.is_empty():
+        raise AssertionError("log compacted but storage has no snapshot")
+    r.send(Message(MT.SNAP, to=to, snapshot=snap))
+    pr.become_snapshot(snap.metadata.index)
+    return True
+
+
+def bcast_append(r: Raft) -> None:
+    for nid in r.tracker.ids():
+        if nid != r.id:
+            send_append(r, nid)
+
+
+def bcast_heartbeat(r: Raft, ctx: bytes | None = None) -> None:
+    if ctx is None:
+        # Re-ask for the newest pending read, in case its first round was lost.
+        ctx = r.read_only.last_pending_ctx()
+    for nid in r.tracker.ids():
+        if nid == r.id:
+            continue
+        pr = r.tracker.progress[nid]
+        # Never tell a follower to commit past what it is known to hold.
+        commit = min(pr.match, r.log.committed)
+        r.send(Message(MT.HEARTBEAT, to=nid, commit=commit, context=ctx))

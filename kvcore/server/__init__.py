@@ -1,0 +1,1 @@
+"""The logic layer: apply committed requests, serve reads, expose etcd's services."""

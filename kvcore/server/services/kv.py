@@ -1,0 +1,41 @@
+"""etcdserverpb.KV: Range, Put, DeleteRange, Txn, Compact."""
+
+from __future__ import annotations
+
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
+from kvcore.server import kv_validate
+from kvcore.server.etcdserver import EtcdServer
+from kvcore.transport import CallContext
+
+
+class KVService:
+    def __init__(self, server: EtcdServer) -> None:
+        self._server = server
+
+    async def range(self, request: pb.RangeRequest, ctx: CallContext) -> pb.RangeResponse:
+        kv_validate.check_range(request)
+        if not request.serializable:
+            await self._server.linearizable_read()
+        response = self._server.kv.range(request)
+        response.header.MergeFrom(self._server.header(response.header.revision or None))
+        return response
+
+    async def put(self, request: pb.PutRequest, ctx: CallContext) -> pb.PutResponse:
+        kv_validate.check_put(request)
+        return await self._server.propose(InternalRaftRequest(put=request))
+
+    async def delete_range(
+        self, request: pb.DeleteRangeRequest, ctx: CallContext
+    ) -> pb.DeleteRangeResponse:
+        kv_validate.check_delete_range(request)
+        return await self._server.propose(InternalRaftRequest(delete_range=request))
+
+    async def txn(self, request: pb.TxnRequest, ctx: CallContext) -> pb.TxnResponse:
+        kv_validate.check_txn(request, self._server.limits.max_txn_ops)
+        return await self._server.propose(InternalRaftRequest(txn=request))
+
+    async def compact(
+        self, request: pb.CompactionRequest, ctx: CallContext
+    ) -> pb.CompactionResponse:
+        return await self._server.propose(InternalRaftRequest(compaction=request))

@@ -1,0 +1,1 @@
+"""Test harnesses kvcore ships for plugin authors (``engine_conformance``)."""

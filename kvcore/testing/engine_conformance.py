@@ -1,0 +1,390 @@
+"""The engine conformance suite: the contracts of ``kvcore.backend``, run on any engine.
+
+Every engine, in-tree or third-party, runs this same module on itself. It needs one
+fixture from the engine's author, ``engine``: the Engine plugin object. An optional
+fixture ``engine_options`` gives the options instance (default: ``options_model()``).
+
+Way 1, a test module of the engine's own (how kvcore runs it on the memory engine)::
+
+    # tests/test_conformance.py
+    import pytest
+    from kvcore.testing.engine_conformance import *  # noqa: F403
+
+    @pytest.fixture
+    def engine():
+        return MyEngine()
+
+Way 2, from the command line, with the fixture in an importable module ``my_fixtures``::
+
+    python -m pytest --pyargs kvcore.testing.engine_conformance -p my_fixtures
+
+An engine that keeps nothing across ``close`` sets ``persistent = False`` on its Engine
+object; the durability tests are then skipped.
+
+The suite is grouped by contract: ordering, ranges, buckets, snapshot isolation, write
+transactions, durability, maintenance. Each group's tests depend only on the fixtures
+above, so a new group (crash safety under SIGKILL, for persistent engines) is added as
+tests of its own next to the durability group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kvcore.backend import Backend, Engine, WriteTxn
+from kvcore.schema import ALL_BUCKETS, KEY, META
+
+OpenBackend = Callable[[], Backend]
+
+# Keys whose bytewise order differs from any text order: NUL, 0xff, prefixes.
+ODD_KEYS = [
+    b"",
+    b"\x00",
+    b"\x00\x00",
+    b"\x01",
+    b"a",
+    b"a\x00",
+    b"a\xff",
+    b"ab",
+    b"\x7f",
+    b"\xff",
+    b"\xff\x00",
+    b"\xff\xff",
+]
+MIB = 1 << 20
+
+
+@pytest.fixture
+def engine_options(engine: Engine) -> Any:
+    return engine.options_model()
+
+
+@pytest.fixture
+def open_backend(engine: Engine, engine_options: Any, tmp_path: Path) -> Iterator[OpenBackend]:
+    """Open (or reopen) the engine's store in one directory; closes what it opened."""
+    opened: list[Backend] = []
+
+    def open_() -> Backend:
+        backend = engine.open(tmp_path / "engine", ALL_BUCKETS, engine_options)
+        opened.append(backend)
+        return backend
+
+    yield open_
+    for backend in opened:
+        backend.close()
+
+
+@pytest.fixture
+def backend(open_backend: OpenBackend) -> Backend:
+    return open_backend()
+
+
+def put_all(backend: Backend, bucket: str, pairs: dict[bytes, bytes]) -> None:
+    with backend.write() as txn:
+        for key, value in pairs.items():
+            txn.put(bucket, key, value)
+        txn.commit()
+
+
+def scan(txn: Any, bucket: str, *args: Any, **kwargs: Any) -> list[tuple[bytes, bytes]]:
+    return list(txn.range(bucket, *args, **kwargs))
+
+
+# --- ordering -------------------------------------------------------------------------
+
+
+def test_engine_declares_name_and_options(engine: Engine) -> None:
+    assert isinstance(engine, Engine)
+    assert engine.name and isinstance(engine.name, str)
+
+
+def test_keys_are_ordered_bytewise(backend: Backend) -> None:
+    put_all(backend, KEY, {k: b"v" + k for k in reversed(ODD_KEYS)})
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == [(k, b"v" + k) for k in sorted(ODD_KEYS)]
+        assert scan(txn, KEY, b"", reverse=True) == [(k, b"v" + k) for k in sorted(ODD_KEYS)][::-1]
+
+
+def test_empty_key_and_empty_value(backend: Backend) -> None:
+    put_all(backend, KEY, {b"": b"", b"k": b""})
+    with backend.read() as txn:
+        assert txn.get(KEY, b"") == b""
+        assert txn.get(KEY, b"k") == b""
+        assert scan(txn, KEY, b"", b"\x00") == [(b"", b"")]
+
+
+def test_large_key_and_value(backend: Backend) -> None:
+    key, value = b"k" * MIB, bytes(range(256)) * (MIB // 256)
+    put_all(backend, KEY, {key: value})
+    with backend.read() as txn:
+        assert txn.get(KEY, key) == value
+        assert scan(txn, KEY, b"") == [(key, value)]
+
+
+def test_get_missing(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"1"})
+    with backend.read() as txn:
+        assert txn.get(KEY, b"b") is None
+        assert txn.get(KEY, b"a\x00") is None
+        assert txn.get(META, b"a") is None
+
+
+# --- ranges ---------------------------------------------------------------------------
+
+RANGE_KEYS = [b"a", b"b", b"ba", b"c", b"d"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "limit", "reverse", "expected"),
+    [
+        (b"", None, 0, False, RANGE_KEYS),
+        (b"b", None, 0, False, [b"b", b"ba", b"c", b"d"]),
+        (b"b", b"c", 0, False, [b"b", b"ba"]),
+        (b"b", b"c", 0, True, [b"ba", b"b"]),
+        (b"a", b"a", 0, False, []),
+        (b"c", b"a", 0, False, []),
+        (b"bb", b"bc", 0, False, []),
+        (b"", None, 2, False, [b"a", b"b"]),
+        (b"", None, 2, True, [b"d", b"c"]),
+        (b"b", b"d", 1, True, [b"c"]),
+        (b"", None, 10, False, RANGE_KEYS),
+        (b"e", None, 0, False, []),
+        (b"", b"\x00", 0, False, []),
+    ],
+)
+def test_range(
+    backend: Backend,
+    start: bytes,
+    end: bytes | None,
+    limit: int,
+    reverse: bool,
+    expected: list[bytes],
+) -> None:
+    put_all(backend, KEY, {k: k.upper() for k in RANGE_KEYS})
+    with backend.read() as txn:
+        got = scan(txn, KEY, start, end, limit=limit, reverse=reverse)
+    assert got == [(k, k.upper()) for k in expected]
+
+
+def test_range_over_many_keys(backend: Backend) -> None:
+    keys = [i.to_bytes(4, "big") for i in range(3000)]
+    put_all(backend, KEY, {k: k for k in keys})
+    with backend.read() as txn:
+        assert [k for k, _ in txn.range(KEY, b"")] == keys
+        assert [k for k, _ in txn.range(KEY, b"", reverse=True)] == keys[::-1]
+        assert [k for k, _ in txn.range(KEY, keys[10], keys[2900])] == keys[10:2900]
+
+
+def test_buckets_are_independent(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"key"})
+    put_all(backend, META, {b"a": b"meta", b"b": b"meta"})
+    with backend.write() as txn:
+        txn.delete(META, b"b")
+        txn.commit()
+    with backend.read() as txn:
+        assert txn.get(KEY, b"a") == b"key"
+        assert txn.get(META, b"a") == b"meta"
+        assert scan(txn, KEY, b"") == [(b"a", b"key")]
+        assert scan(txn, META, b"") == [(b"a", b"meta")]
+        for bucket in ALL_BUCKETS:
+            if bucket not in (KEY, META):
+                assert scan(txn, bucket, b"") == []
+
+
+# --- snapshot isolation ---------------------------------------------------------------
+
+
+def test_read_snapshot_ignores_later_commits(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"1", b"b": b"1", b"c": b"1"})
+    with backend.read() as snapshot:
+        with backend.write() as txn:
+            txn.put(KEY, b"a", b"2")
+            txn.delete(KEY, b"b")
+            txn.put(KEY, b"bb", b"2")
+            txn.commit()
+        put_all(backend, KEY, {b"a": b"3", b"d": b"3"})
+        assert snapshot.get(KEY, b"a") == b"1"
+        assert snapshot.get(KEY, b"b") == b"1"
+        assert snapshot.get(KEY, b"bb") is None
+        assert snapshot.get(KEY, b"d") is None
+        expected = [(b"a", b"1"), (b"b", b"1"), (b"c", b"1")]
+        assert scan(snapshot, KEY, b"") == expected
+        assert scan(snapshot, KEY, b"", reverse=True) == expected[::-1]
+        assert scan(snapshot, KEY, b"a", limit=2) == expected[:2]
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == [(b"a", b"3"), (b"bb", b"2"), (b"c", b"1"), (b"d", b"3")]
+
+
+def test_range_iterator_is_a_snapshot_across_commits(backend: Backend) -> None:
+    keys = [i.to_bytes(4, "big") for i in range(1000)]
+    put_all(backend, KEY, {k: b"old" for k in keys})
+    with backend.read() as snapshot:
+        pairs = snapshot.range(KEY, b"")
+        first = [next(pairs) for _ in range(10)]
+        with backend.write() as txn:
+            for k in keys[::2]:
+                txn.delete(KEY, k)
+            for k in keys[1::2]:
+                txn.put(KEY, k, b"new")
+            txn.put(KEY, b"\x00\x00\x00\x05\x00", b"new")
+            txn.commit()
+        rest = list(pairs)
+    assert first + rest == [(k, b"old") for k in keys]
+
+
+def test_two_snapshots_at_different_points(backend: Backend) -> None:
+    put_all(backend, KEY, {b"k": b"1"})
+    with backend.read() as one:
+        put_all(backend, KEY, {b"k": b"2"})
+        with backend.read() as two:
+            put_all(backend, KEY, {b"k": b"3"})
+            assert one.get(KEY, b"k") == b"1"
+            assert two.get(KEY, b"k") == b"2"
+
+
+# --- write transactions ---------------------------------------------------------------
+
+
+def test_write_txn_sees_its_own_writes(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"1", b"b": b"1", b"c": b"1"})
+    with backend.write() as txn:
+        txn.put(KEY, b"a", b"2")
+        txn.delete(KEY, b"b")
+        txn.put(KEY, b"d", b"2")
+        assert txn.get(KEY, b"a") == b"2"
+        assert txn.get(KEY, b"b") is None
+        assert scan(txn, KEY, b"") == [(b"a", b"2"), (b"c", b"1"), (b"d", b"2")]
+        assert scan(txn, KEY, b"", reverse=True, limit=2) == [(b"d", b"2"), (b"c", b"1")]
+        with backend.read() as other:
+            assert other.get(KEY, b"a") == b"1"
+            assert other.get(KEY, b"d") is None
+        txn.commit()
+
+
+def test_put_then_delete_then_put_in_one_txn(backend: Backend) -> None:
+    with backend.write() as txn:
+        txn.put(KEY, b"k", b"1")
+        txn.delete(KEY, b"k")
+        assert txn.get(KEY, b"k") is None
+        txn.put(KEY, b"k", b"2")
+        txn.commit()
+    with backend.read() as txn:
+        assert txn.get(KEY, b"k") == b"2"
+
+
+def test_abort_discards(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"1"})
+    txn = backend.write()
+    txn.put(KEY, b"a", b"2")
+    txn.put(KEY, b"b", b"2")
+    txn.abort()
+    txn.abort()
+    with backend.write() as txn:
+        txn.delete(KEY, b"a")
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == [(b"a", b"1")]
+
+
+def test_exception_in_with_aborts(backend: Backend) -> None:
+    put_all(backend, KEY, {b"a": b"1"})
+
+    def failing(txn: WriteTxn) -> None:
+        txn.put(KEY, b"a", b"2")
+        txn.delete(KEY, b"a")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError), backend.write() as txn:
+        failing(txn)
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == [(b"a", b"1")]
+
+
+def test_commit_is_atomic_across_buckets(backend: Backend) -> None:
+    with backend.read() as before, backend.write() as txn:
+        for i in range(100):
+            txn.put(KEY, b"%03d" % i, b"x")
+        txn.put(META, b"index", b"100")
+        assert before.get(META, b"index") is None
+        txn.commit()
+        assert scan(before, KEY, b"") == []
+    with backend.read() as after:
+        assert len(scan(after, KEY, b"")) == 100
+        assert after.get(META, b"index") == b"100"
+
+
+def test_delete_missing_key_is_ok(backend: Backend) -> None:
+    with backend.write() as txn:
+        txn.delete(KEY, b"nothing")
+        txn.delete(META, b"")
+        txn.commit()
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == []
+
+
+def test_values_are_copied_in(backend: Backend) -> None:
+    value = bytearray(b"abc")
+    with backend.write() as txn:
+        txn.put(KEY, b"k", bytes(value))
+        value[0] = ord("X")
+        txn.commit()
+    with backend.read() as txn:
+        assert txn.get(KEY, b"k") == b"abc"
+
+
+# --- durability -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def persistent(engine: Engine) -> None:
+    if getattr(engine, "persistent", True) is False:
+        pytest.skip(f"engine {engine.name!r} declares persistent = False")
+
+
+@pytest.mark.usefixtures("persistent")
+def test_reopen_after_close_keeps_contents(open_backend: OpenBackend) -> None:
+    backend = open_backend()
+    put_all(backend, KEY, {k: b"v" + k for k in ODD_KEYS})
+    put_all(backend, META, {b"m": b"1"})
+    with backend.write() as txn:
+        txn.delete(KEY, b"a")
+        txn.commit()
+    with backend.write() as txn:
+        txn.put(KEY, b"aborted", b"x")
+        txn.abort()
+    backend.sync()
+    backend.close()
+    reopened = open_backend()
+    with reopened.read() as txn:
+        assert scan(txn, KEY, b"") == [(k, b"v" + k) for k in sorted(ODD_KEYS) if k != b"a"]
+        assert txn.get(META, b"m") == b"1"
+
+
+# --- maintenance ----------------------------------------------------------------------
+
+
+def test_size_reflects_contents(backend: Backend) -> None:
+    empty = backend.size_in_use()
+    put_all(backend, KEY, {b"%d" % i: b"x" * 1000 for i in range(200)})
+    assert backend.size_in_use() > empty
+    assert backend.size() >= backend.size_in_use()
+
+
+def test_defragment_keeps_contents(backend: Backend) -> None:
+    put_all(backend, KEY, {b"%04d" % i: b"x" * 100 for i in range(500)})
+    with backend.write() as txn:
+        for i in range(0, 500, 2):
+            txn.delete(KEY, b"%04d" % i)
+        txn.commit()
+    with backend.read() as txn:
+        before = scan(txn, KEY, b"")
+    backend.defragment()
+    assert backend.size() >= backend.size_in_use()
+    with backend.read() as txn:
+        assert scan(txn, KEY, b"") == before
+    put_all(backend, KEY, {b"after": b"1"})
+    with backend.read() as txn:
+        assert txn.get(KEY, b"after") == b"1"

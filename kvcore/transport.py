@@ -1,0 +1,78 @@
+"""The transport seam: how a wire protocol plugin serves the node's API.
+
+The server exposes etcd's API as *services*: a mapping from a protobuf service's full
+name (``"etcdserverpb.KV"``) to a handler object. A handler method is the RPC's name in
+snake_case (``Range`` -> ``range``, ``MemberList`` -> ``member_list``) and takes the
+request message and a :class:`CallContext`:
+
+* unary RPC:            ``async def range(self, request, ctx) -> RangeResponse``
+* server-streaming RPC: ``def snapshot(self, request, ctx) -> AsyncIterator[Response]``
+* bidirectional RPC:    ``def watch(self, requests: AsyncIterator, ctx) -> AsyncIterator``
+
+A handler raises :class:`kvcore.errors.EtcdError` to fail a call with etcd's code and
+message; the transport puts both on the wire unchanged. Messages are the generated
+classes in ``kvcore.api``; nothing in the server holds a transport object, so any
+transport (gRPC, the JSON gateway, ...) serves the same handlers. An RPC the node has
+no handler for is answered as unimplemented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import pydantic
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What a handler may know about the caller, whatever the wire.
+
+    ``metadata`` holds request metadata with lower-case keys (gRPC metadata, or HTTP
+    headers mapped the same way: ``token``, ``hasleader``, ...).
+    """
+
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    peer: str = ""
+
+
+Services = Mapping[str, object]
+
+
+def handler_name(rpc: str) -> str:
+    """``"MemberList"`` -> ``"member_list"``, ``"HashKV"`` -> ``"hash_kv"``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", rpc).lower()
+
+
+@runtime_checkable
+class Server(Protocol):
+    """A running listener. Created by a :class:`Transport`, started and stopped by the node."""
+
+    async def start(self) -> None:
+        """Bind and begin serving. Raises ``OSError`` if the address is taken."""
+
+    async def stop(self, grace: float) -> None:
+        """Stop accepting calls; let calls in flight finish for ``grace`` seconds."""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """What a transport plugin registers: a name, an options schema and a factory.
+
+    ``options`` is the mapping under the listener's ``options`` in the node's YAML,
+    validated against ``options_model`` before anything starts.
+    """
+
+    name: str
+    options_model: type[pydantic.BaseModel]
+
+    def client_server(
+        self, address: str, services: Services, options: Any, max_request_bytes: int
+    ) -> Server:
+        """A listener on ``address`` (``host:port``) serving ``services`` to clients.
+
+        Requests up to ``max_request_bytes`` must reach the handlers, so that the server
+        can answer larger ones with etcd's "request is too large" error.
+        """

@@ -1,0 +1,99 @@
+"""Maps etcd's protobuf services onto kvcore's handler objects, driven by descriptors.
+
+Every method of every service in the generated ``kvcore.api`` modules is bound to the
+handler method of the same name in snake_case (see ``kvcore.transport``), so a new
+service the server implements is served with no change here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor, message_factory
+
+from kvcore.errors import EtcdError
+from kvcore.transport import CallContext, Services, handler_name
+
+log = logging.getLogger(__name__)
+
+
+def generic_handlers(
+    files: Iterable[descriptor.FileDescriptor], services: Services
+) -> list[grpc.GenericRpcHandler]:
+    """One gRPC generic handler per service that ``services`` implements."""
+    handlers = []
+    for file in files:
+        for service in file.services_by_name.values():
+            impl = services.get(service.full_name)
+            if impl is None:
+                continue
+            methods = {
+                m.name: _method_handler(m, getattr(impl, handler_name(m.name), None))
+                for m in service.methods
+            }
+            methods = {name: h for name, h in methods.items() if h is not None}
+            handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
+    return handlers
+
+
+def _method_handler(method: descriptor.MethodDescriptor, fn: Callable | None):
+    if fn is None:
+        return None  # grpc answers UNIMPLEMENTED for it
+    request_cls = message_factory.GetMessageClass(method.input_type)
+    response_cls = message_factory.GetMessageClass(method.output_type)
+    codec: dict[str, Any] = {
+        "request_deserializer": request_cls.FromString,
+        "response_serializer": response_cls.SerializeToString,
+    }
+    if method.client_streaming and method.server_streaming:
+        return grpc.stream_stream_rpc_method_handler(_streaming(fn), **codec)
+    if method.server_streaming:
+        return grpc.unary_stream_rpc_method_handler(_streaming(fn), **codec)
+    if method.client_streaming:
+        return grpc.stream_unary_rpc_method_handler(_unary(fn), **codec)
+    return grpc.unary_unary_rpc_method_handler(_unary(fn), **codec)
+
+
+def _context(ctx: grpc.aio.ServicerContext) -> CallContext:
+    metadata = ctx.invocation_metadata() or ()
+    return CallContext(metadata={k.lower(): v for k, v in metadata}, peer=ctx.peer())
+
+
+async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception) -> None:
+    """Fail the call with etcd's status for ``exc`` (``ctx.abort`` raises)."""
+    if isinstance(exc, EtcdError):
+        await ctx.abort(grpc.StatusCode[exc.code.name], exc.message)
+    log.exception("handler failed", exc_info=exc)
+    await ctx.abort(grpc.StatusCode.UNKNOWN, str(exc) or type(exc).__name__)
+
+
+def _unary(fn: Callable):
+    """Also serves client-streaming RPCs: ``fn`` then takes the request iterator."""
+
+    async def call(request, ctx: grpc.aio.ServicerContext):
+        try:
+            return await fn(request, _context(ctx))
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await _abort(ctx, exc)
+
+    return call
+
+
+def _streaming(fn: Callable[[Any, CallContext], AsyncIterator]):
+    """Server-streaming and bidirectional RPCs: ``fn`` returns an async iterator."""
+
+    async def call(request_or_iterator, ctx: grpc.aio.ServicerContext):
+        try:
+            async for response in fn(request_or_iterator, _context(ctx)):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await _abort(ctx, exc)
+
+    return call

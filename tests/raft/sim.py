@@ -1,0 +1,468 @@
+"""A deterministic, seeded simulation of a raft cluster, for tests.
+
+One random.Random(seed) drives everything: which node ticks, message delays, drops,
+duplicates and reordering, partitions, crashes and restarts, client proposals and reads,
+log compaction, leadership transfers and membership changes. Each node is a RawNode over
+a MemoryStorage that receives exactly what Ready asks to persist; a crash throws away the
+RawNode (and with it everything unpersisted) and a restart builds a new one from that
+storage. Messages cross the network encoded with kvcore.raft.codec.
+
+Time is counted in rounds; every node ticks once every ROUNDS_PER_TICK rounds. Each round
+delivers due messages, injects events, drains every node's Ready, then lets the Checker
+verify the safety invariants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from dataclasses import dataclass, field
+
+from kvcore.raft.bootstrap import bootstrap
+from kvcore.raft.codec import decode_conf_change, decode_message, encode_message
+from kvcore.raft.errors import ProposalDroppedError
+from kvcore.raft.messages import Message, MessageType
+from kvcore.raft.rawnode import Config, RawNode, Ready
+from kvcore.raft.status import Role
+from kvcore.raft.storage import MemoryStorage
+from kvcore.raft.types import ConfChange, ConfChangeType, ConfState, Entry, EntryType
+
+ROUNDS_PER_TICK = 3
+
+
+class InvariantError(AssertionError):
+    pass
+
+
+@dataclass
+class SimOptions:
+    voters: int = 3
+    spares: int = 0  # nodes outside the initial configuration, for membership changes
+    election_tick: int = 8
+    max_inflight: int = 4
+    max_size_per_msg: int = 128  # small, so flow control and batching get exercised
+    pre_vote: bool = True
+    check_quorum: bool = True
+    # faults, per round
+    drop: float = 0.05
+    dup: float = 0.03
+    max_delay: int = 4  # rounds; delays are 1..max_delay, skewed to short
+    partition: float = 0.01
+    heal: float = 0.03
+    crash: float = 0.004
+    restart: float = 0.05
+    # client and operator activity, per round
+    propose: float = 0.3
+    read: float = 0.1
+    compact: float = 0.03
+    transfer: float = 0.0
+    conf_change: float = 0.0
+
+
+@dataclass
+class SimNode:
+    id: int
+    storage: MemoryStorage
+    raw: RawNode | None = None
+    digest: bytes = b""  # state machine: a hash chain over applied entries
+    applied: int = 0
+    conf_state: ConfState = field(default_factory=ConfState)
+    last_commit: int = 0
+
+
+def chain(digest: bytes, e: Entry) -> bytes:
+    h = hashlib.blake2b(digest, digest_size=16)
+    h.update(bytes([e.type]))
+    h.update(e.data)
+    return h.digest()
+
+
+class Checker:
+    """Safety invariants over the whole history of one run."""
+
+    def __init__(self) -> None:
+        self.leaders: dict[int, int] = {}  # term -> the one leader of that term
+        self.entries: dict[tuple[int, int], tuple[int, bytes, int]] = {}
+        self.applied: dict[int, bytes] = {}  # index -> state digest after applying it
+        self.committed: dict[int, int] = {}  # index -> term, for every applied entry
+        self.max_commit = 0
+        self.reads: dict[bytes, int] = {}  # ctx -> commit index when requested
+        self.reads_served = 0
+        self.values: set[bytes] = set()  # data of every applied entry
+        self._new_leaders: list[SimNode] = []
+        self._new_committed: list[tuple[int, int]] = []
+
+    def on_soft_state(self, node: SimNode, role: Role, term: int) -> None:
+        if role != Role.LEADER:
+            return
+        holder = self.leaders.setdefault(term, node.id)
+        if holder != node.id:
+            raise InvariantError(f"two leaders in term {term}: {holder} and {node.id}")
+        self._new_leaders.append(node)
+
+    def on_persist(self, node: SimNode, ents: list[Entry]) -> None:
+        """Log matching: an (index, term) names one entry and one predecessor term."""
+        prev = node.storage.term(ents[0].index - 1)
+        for e in ents:
+            got = (e.type, e.data, prev)
+            seen = self.entries.setdefault((e.index, e.term), got)
+            if seen != got:
+                raise InvariantError(
+                    f"log matching: node {node.id} has ({e.index}, {e.term}) = {got}, "
+                    f"another log has {seen}"
+                )
+            prev = e.term
+
+    def on_commit(self, node: SimNode, commit: int) -> None:
+        if commit < node.last_commit:
+            raise InvariantError(
+                f"node {node.id} commit went back from {node.last_commit} to {commit}"
+            )
+        node.last_commit = commit
+        self.max_commit = max(self.max_commit, commit)
+
+    def on_apply(self, node: SimNode, e: Entry) -> None:
+        if e.index != node.applied + 1:
+            raise InvariantError(f"node {node.id} applied {e.index} after {node.applied}")
+        node.applied = e.index
+        node.digest = chain(node.digest, e)
+        self._state_at(node, e.index, node.digest)
+        if self.committed.setdefault(e.index, e.term) != e.term:
+            raise InvariantError(f"index {e.index} committed with two terms")
+        if e.index > self.max_commit:
+            raise InvariantError(f"node {node.id} applied {e.index} beyond any commit")
+        self._new_committed.append((e.index, e.term))
+        self.values.add(e.data)
+
+    def on_restore(self, node: SimNode, index: int, digest: bytes) -> None:
+        node.applied = index
+        node.digest = digest
+        self._state_at(node, index, digest)
+
+    def _state_at(self, node: SimNode, index: int, digest: bytes) -> None:
+        """State machine safety: every node has the same state after index i."""
+        if self.applied.setdefault(index, digest) != digest:
+            raise InvariantError(f"node {node.id} diverged at applied index {index}")
+
+    def on_read_request(self, ctx: bytes) -> None:
+        self.reads[ctx] = self.max_commit
+
+    def on_read_state(self, node: SimNode, index: int, ctx: bytes) -> None:
+        """Linearizable reads: no write committed before the read may be missed."""
+        floor = self.reads[ctx]
+        if index < floor:
+            raise InvariantError(
+                f"node {node.id} read index {index} for {ctx!r} < commit {floor} at request"
+            )
+        self.reads_served += 1
+
+    def end_round(self, nodes: dict[int, SimNode]) -> None:
+        """Leader completeness, checked once every node is durable for the round."""
+        for node in self._new_leaders:
+            if node.raw is not None and node.raw.role == Role.LEADER:
+                self._leader_has(node, self.committed.items())
+        if self._new_committed:
+            for node in nodes.values():
+                raw = node.raw
+                if raw is not None and raw.role == Role.LEADER:
+                    newer = [(i, t) for i, t in self._new_committed if t < raw.term]
+                    self._leader_has(node, newer)
+        self._new_leaders.clear()
+        self._new_committed.clear()
+
+    @staticmethod
+    def _leader_has(node: SimNode, committed) -> None:  # type: ignore[no-untyped-def]
+        first = node.storage.first_index()
+        last = node.storage.last_index()
+        for i, t in committed:
+            if i < first:
+                continue  # inside its snapshot, which only holds committed state
+            if i > last or node.storage.term(i) != t:
+                raise InvariantError(
+                    f"leader {node.id} (term {node.raw.term if node.raw else '?'}) lacks "
+                    f"committed entry ({i}, {t})"
+                )
+
+
+class Cluster:
+    def __init__(self, seed: int, opts: SimOptions | None = None) -> None:
+        self.seed = seed
+        self.opts = opts or SimOptions()
+        self.rng = random.Random(seed)
+        self.check = Checker()
+        self.round = 0
+        self.faults = True
+        self.nodes: dict[int, SimNode] = {}
+        self._net: list[tuple[int, int, bytes]] = []
+        self._seq = 0
+        self._group: dict[int, int] = {}  # node -> partition group; absent = group 0
+        self._next_value = 0
+        self._next_read = 0
+        founders = list(range(1, self.opts.voters + 1))
+        for nid in range(1, self.opts.voters + self.opts.spares + 1):
+            storage = MemoryStorage()
+            if nid in founders:
+                bootstrap(storage, founders)
+            node = SimNode(nid, storage)
+            self.nodes[nid] = node
+            self.start(nid)
+
+    # -- nodes ----------------------------------------------------------------------
+
+    def start(self, nid: int) -> None:
+        """(Re)start nid from its durable storage, as a real process would."""
+        node = self.nodes[nid]
+        snap = node.storage.snapshot()
+        node.applied = snap.metadata.index
+        node.digest = snap.data
+        node.conf_state = snap.metadata.conf_state
+        node.last_commit = node.storage.initial_state()[0].commit
+        node.raw = RawNode(
+            Config(
+                id=nid,
+                storage=node.storage,
+                election_tick=self.opts.election_tick,
+                heartbeat_tick=1,
+                applied=node.applied,
+                max_size_per_msg=self.opts.max_size_per_msg,
+                max_inflight_msgs=self.opts.max_inflight,
+                pre_vote=self.opts.pre_vote,
+                check_quorum=self.opts.check_quorum,
+                rng=random.Random(self.rng.getrandbits(32)),
+            )
+        )
+
+    def crash(self, nid: int) -> None:
+        self.nodes[nid].raw = None
+
+    def live(self) -> list[SimNode]:
+        return [n for n in self.nodes.values() if n.raw is not None]
+
+    def leaders(self) -> list[SimNode]:
+        return [n for n in self.live() if n.raw is not None and n.raw.role == Role.LEADER]
+
+    def leader(self) -> SimNode | None:
+        """The live leader with the highest term, if any."""
+        best = None
+        for n in self.leaders():
+            if best is None or n.raw.term > best.raw.term:  # type: ignore[union-attr]
+                best = n
+        return best
+
+    def raw(self, nid: int) -> RawNode:
+        raw = self.nodes[nid].raw
+        assert raw is not None, f"node {nid} is down"
+        return raw
+
+    # -- network --------------------------------------------------------------------
+
+    def isolate(self, nid: int) -> None:
+        self._group[nid] = max(self._group.values(), default=0) + 1
+
+    def partition(self, *groups: list[int]) -> None:
+        self._group = {nid: g + 1 for g, members in enumerate(groups) for nid in members}
+
+    def heal(self) -> None:
+        self._group = {}
+
+    def connected(self, a: int, b: int) -> bool:
+        return self._group.get(a, 0) == self._group.get(b, 0)
+
+    def _send(self, m: Message) -> None:
+        o = self.opts
+        copies = 1
+        if self.faults:
+            if self.rng.random() < o.drop:
+                copies = 0
+            elif self.rng.random() < o.dup:
+                copies = 2
+        data = encode_message(m)
+        for _ in range(copies):
+            delay = 1 + int(self.rng.random() ** 3 * o.max_delay) if self.faults else 1
+            self._seq += 1
+            heapq.heappush(self._net, (self.round + delay, self._seq, data))
+        if copies == 0 and m.type == MessageType.SNAP:
+            self._report_snapshot(m, ok=False)
+
+    def _deliver_due(self) -> None:
+        while self._net and self._net[0][0] <= self.round:
+            _, _, data = heapq.heappop(self._net)
+            m = decode_message(data)
+            dst = self.nodes.get(m.to)
+            ok = dst is not None and dst.raw is not None and self.connected(m.frm, m.to)
+            if m.type == MessageType.SNAP:
+                self._report_snapshot(m, ok)
+            if ok:
+                dst.raw.step(m)  # type: ignore[union-attr]
+            elif m.type == MessageType.APP:
+                src = self.nodes[m.frm].raw
+                if src is not None:
+                    src.report_unreachable(m.to)
+
+    def _report_snapshot(self, m: Message, ok: bool) -> None:
+        src = self.nodes[m.frm].raw
+        if src is not None:
+            src.report_snapshot(m.to, ok)
+
+    # -- the driver loop ------------------------------------------------------------
+
+    def handle_ready(self, node: SimNode) -> None:
+        raw = node.raw
+        assert raw is not None
+        while raw.has_ready():
+            rd = raw.ready()
+            self._persist(node, rd)
+            for m in rd.messages:
+                self._send(m)
+            self._apply(node, rd)
+            for rs in rd.read_states:
+                self.check.on_read_state(node, rs.index, rs.request_ctx)
+            raw.advance(rd)
+            if rd.soft_state is not None:
+                self.check.on_soft_state(node, rd.soft_state.role, raw.term)
+
+    def _persist(self, node: SimNode, rd: Ready) -> None:
+        if rd.snapshot is not None:
+            node.storage.apply_snapshot(rd.snapshot)
+        if rd.entries:
+            node.storage.append(rd.entries)
+            self.check.on_persist(node, rd.entries)
+        if rd.hard_state is not None:
+            node.storage.set_hard_state(rd.hard_state)
+            self.check.on_commit(node, rd.hard_state.commit)
+
+    def _apply(self, node: SimNode, rd: Ready) -> None:
+        raw = node.raw
+        assert raw is not None
+        if rd.snapshot is not None:
+            meta = rd.snapshot.metadata
+            node.conf_state = meta.conf_state
+            self.check.on_restore(node, meta.index, rd.snapshot.data)
+        for e in rd.committed_entries:
+            self.check.on_apply(node, e)
+            if e.type == EntryType.CONF_CHANGE:
+                node.conf_state = raw.apply_conf_change(decode_conf_change(e.data))
+
+    def step(self) -> None:
+        """One round: tick, deliver, inject events, drain Readies, check."""
+        self.round += 1
+        if self.round % ROUNDS_PER_TICK == 0:
+            for node in self.live():
+                node.raw.tick()  # type: ignore[union-attr]
+        self._deliver_due()
+        self._events()
+        for node in self.live():
+            self.handle_ready(node)
+        self.check.end_round(self.nodes)
+
+    def run(self, rounds: int) -> None:
+        for _ in range(rounds):
+            self.step()
+
+    def ticks(self, n: int) -> None:
+        self.run(n * ROUNDS_PER_TICK)
+
+    # -- clients and faults -----------------------------------------------------------
+
+    def propose(self, nid: int, data: bytes | None = None) -> bytes | None:
+        """Propose through nid; the value, or None if it was dropped."""
+        if data is None:
+            self._next_value += 1
+            data = b"v%d" % self._next_value
+        try:
+            self.raw(nid).propose(data)
+        except ProposalDroppedError:
+            return None
+        return data
+
+    def read(self, nid: int) -> bytes:
+        self._next_read += 1
+        ctx = b"r%d" % self._next_read
+        self.check.on_read_request(ctx)
+        self.raw(nid).read_index(ctx)
+        return ctx
+
+    def compact(self, node: SimNode, keep: int) -> None:
+        """Snapshot the state machine at its applied index and drop older entries."""
+        if node.applied <= node.storage.snapshot().metadata.index:
+            return
+        node.storage.create_snapshot(node.applied, node.conf_state, node.digest)
+        node.storage.compact(max(node.applied - keep, node.storage.first_index()))
+
+    def _events(self) -> None:
+        rng, o = self.rng, self.opts
+        live = self.live()
+        if live and rng.random() < o.propose:
+            self.propose(rng.choice(live).id)
+        if live and rng.random() < o.read:
+            self.read(rng.choice(live).id)
+        if live and rng.random() < o.compact:
+            self.compact(rng.choice(live), keep=rng.randrange(4))
+        if rng.random() < o.transfer:
+            lead = self.leader()
+            if lead is not None:
+                voters = lead.conf_state.voters
+                lead.raw.transfer_leader(rng.choice(voters))  # type: ignore[union-attr]
+        if rng.random() < o.conf_change:
+            self._conf_change()
+        if not self.faults:
+            return
+        ids = sorted(self.nodes)
+        if rng.random() < o.partition:
+            rng.shuffle(ids)
+            cut = rng.randrange(1, len(ids))
+            self.partition(ids[:cut], ids[cut:])
+        elif self._group and rng.random() < o.heal:
+            self.heal()
+        if live and rng.random() < o.crash:
+            self.crash(rng.choice(live).id)
+        down = [n for n in self.nodes.values() if n.raw is None]
+        if down and rng.random() < o.restart:
+            self.start(rng.choice(down).id)
+
+    def _conf_change(self) -> None:
+        lead = self.leader()
+        if lead is None:
+            return
+        rng = self.rng
+        cs = lead.conf_state
+        others = [n for n in self.nodes if n not in cs.voters and n not in cs.learners]
+        choices: list[ConfChange] = []
+        choices += [ConfChange(ConfChangeType.ADD_LEARNER_NODE, n) for n in others]
+        choices += [ConfChange(ConfChangeType.ADD_NODE, n) for n in cs.learners]
+        choices += [ConfChange(ConfChangeType.REMOVE_NODE, n) for n in cs.learners]
+        if len(cs.voters) > 2:
+            choices += [ConfChange(ConfChangeType.REMOVE_NODE, n) for n in cs.voters]
+            choices += [ConfChange(ConfChangeType.ADD_LEARNER_NODE, n) for n in cs.voters]
+        if choices:
+            try:
+                lead.raw.propose_conf_change(rng.choice(choices))  # type: ignore[union-attr]
+            except ProposalDroppedError:
+                pass
+
+    # -- liveness ----------------------------------------------------------------------
+
+    def heal_all(self) -> None:
+        """End the fault phase: reconnect, restart everyone, stop dropping messages."""
+        self.faults = False
+        self.heal()
+        for nid, node in sorted(self.nodes.items()):
+            if node.raw is None:
+                self.start(nid)
+        self.opts.transfer = 0.0
+        self.opts.conf_change = 0.0
+
+    def await_commit(self, max_ticks: int) -> int:
+        """After heal_all: a leader emerges and commits a fresh proposal within
+        max_ticks ticks. Returns the ticks it took."""
+        target = b"final-%d" % self.seed
+        proposed = False
+        for r in range(max_ticks * ROUNDS_PER_TICK):
+            lead = self.leader()
+            if lead is not None and not proposed:
+                proposed = self.propose(lead.id, target) is not None
+            self.step()
+            if proposed and target in self.check.values:
+                return r // ROUNDS_PER_TICK
+        raise InvariantError(f"no leader committed a proposal within {max_ticks} ticks")
