@@ -1,0 +1,26 @@
+# kvcore's everyday commands. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+
+.PHONY: serve test test-long lint bench protos
+
+serve:  ## install kvcore and start a node on the embedded default config
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[fast]'
+	kvcore serve --config configs/single.yaml
+
+test:  ## install what the tests need (pip extras, Debian's etcd) and run them
+	./scripts/install-test-deps.sh
+	ruff check .
+	$(PYTHON) -m pytest -q -m "not slow"
+
+test-long:  ## the soak runs: many more raft simulation seeds, long fault tests
+	KVCORE_RAFT_SEEDS=100000 $(PYTHON) -m pytest -q -m "slow or not slow" tests/raft
+
+lint:
+	ruff check .
+
+bench:  ## kvcore beside real etcd and a bare gRPC echo server (see bench/README.md)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[bench]'
+	$(PYTHON) -m bench.run
+
+protos:  ## regenerate kvcore/api from its .proto files
+	$(PYTHON) tools/gen_protos.py
