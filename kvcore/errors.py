@@ -71,6 +71,8 @@ TOO_MANY_OPS = _e(_INVALID, "etcdserver: too many operations in txn request")
 DUPLICATE_KEY = _e(_INVALID, "etcdserver: duplicate key given in txn request")
 COMPACTED = _e(Code.OUT_OF_RANGE, "etcdserver: mvcc: required revision has been compacted")
 FUTURE_REV = _e(Code.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision")
+# etcd 3.6 rejects sort values outside the enums with this; 3.4 and 3.5 crash on them.
+INVALID_SORT_OPTION = _e(_INVALID, "etcdserver: invalid sort option")
 NO_SPACE = _e(Code.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded")
 
 # Leases

@@ -20,7 +20,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import pydantic
 from sortedcontainers import SortedDict
@@ -105,21 +105,33 @@ class MemoryBackend:
                     self._live_bytes += len(key) + len(value)
 
 
+_EMPTY: Final = SortedDict()  # read only: the overlay of a bucket no commit touched yet
+
+
 class MemoryReadTxn:
     def __init__(self, backend: MemoryBackend, live: dict[str, SortedDict]) -> None:
         self._backend = backend
         self._live = live
-        self._overlay: dict[str, SortedDict] | None = {b: SortedDict() for b in live}
+        # Per bucket, made on first need: most readers touch one bucket, many none
+        # before they close. Once made, a bucket's overlay is never replaced, so a
+        # range in progress keeps seeing what later commits record into it.
+        self._overlay: dict[str, SortedDict] | None = {}
 
-    def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
+    def _bucket_overlay(self, bucket: str) -> SortedDict:
         if self._overlay is None:
             raise ValueError("transaction is closed")
-        return self._live[bucket], self._overlay[bucket]
+        overlay = self._overlay.get(bucket)
+        if overlay is None:
+            overlay = self._overlay[bucket] = SortedDict()
+        return overlay
+
+    def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
+        return self._live[bucket], self._bucket_overlay(bucket)
 
     def remember(self, bucket: str, key: bytes, old: object) -> None:
         """Keep ``old`` as this snapshot's value of ``key`` unless one is kept already."""
         if self._overlay is not None:
-            self._overlay[bucket].setdefault(key, old)
+            self._bucket_overlay(bucket).setdefault(key, old)
 
     def held_bytes(self) -> int:
         if self._overlay is None:
@@ -131,7 +143,9 @@ class MemoryReadTxn:
         )
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
-        return lookup(*self._view(bucket), key)
+        if self._overlay is None:
+            raise ValueError("transaction is closed")
+        return lookup(self._live[bucket], self._overlay.get(bucket, _EMPTY), key)
 
     def range(
         self,
@@ -146,7 +160,10 @@ class MemoryReadTxn:
     def _held(self, pairs: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         # The generator's frame keeps this reader registered (the registry is weak)
         # for as long as the caller iterates, even if it dropped the transaction.
-        yield from pairs
+        for pair in pairs:
+            if self._overlay is None:
+                raise ValueError("transaction is closed")
+            yield pair
 
     def close(self) -> None:
         self._overlay = None

@@ -7,6 +7,6 @@ history in the backend's key bucket.
 
 from kvcore.mvcc.index import Index, TreeIndex
 from kvcore.mvcc.revision import Revision
-from kvcore.mvcc.store import KVStore, RangeResult, TxnWrite
+from kvcore.mvcc.store import KVStore, LeaseAttacher, RangeResult, TxnWrite
 
-__all__ = ["Index", "KVStore", "RangeResult", "Revision", "TreeIndex", "TxnWrite"]
+__all__ = ["Index", "KVStore", "LeaseAttacher", "RangeResult", "Revision", "TreeIndex", "TxnWrite"]

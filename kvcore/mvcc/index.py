@@ -93,7 +93,7 @@ class TreeIndex:
         return found
 
     def count(self, key: bytes, end: bytes | None, at_rev: int) -> int:
-        return sum(1 for ki in self._key_indexes(key, end) if ki.get(at_rev) is not None)
+        return sum(1 for ki in self._key_indexes(key, end) if ki.exists(at_rev))
 
     def put(self, key: bytes, rev: Revision) -> None:
         ki = self._keys.get(key)

@@ -96,6 +96,9 @@ class KeyIndex:
 
     def get(self, at_rev: int) -> KeyAt | None:
         """The key's state at main revision ``at_rev``; None if it did not exist then."""
+        current = self.generations[-1]
+        if at_rev >= self.modified.main and current.revs:  # the common case: now
+            return KeyAt(self.modified, current.created, current.version)
         gen = self._find_generation(at_rev)
         if gen is None:
             return None
@@ -104,6 +107,12 @@ class KeyIndex:
                 # Versions count up by one per revision within a generation.
                 return KeyAt(gen.revs[n], gen.created, gen.version - (len(gen.revs) - 1 - n))
         return None
+
+    def exists(self, at_rev: int) -> bool:
+        """Whether the key existed at main revision ``at_rev`` (``get`` is not None)."""
+        if at_rev >= self.modified.main:
+            return bool(self.generations[-1].revs)
+        return self._find_generation(at_rev) is not None
 
     def since(self, rev: int) -> list[Revision]:
         """The revisions at main revision ``rev`` or later, oldest first.

@@ -17,12 +17,15 @@ owns, so one backend transaction can carry many requests (an apply batch)::
         ...                       # more TxnWrites, the applied index, ...
         btx.commit()
 
-Ordering rule for the caller: the index and ``current_revision`` change as soon as a
-TxnWrite writes and ends, the backend only at ``btx.commit()``. Commit before any other
-read of the store (the applier does end and commit without yielding to the event
-loop). A backend transaction aborted after a TxnWrite wrote leaves the store ahead of
-the backend: open a new KVStore over the backend to recover. Reads never fail
-half-way, so the applier checks a request before writing any of it, as etcd does.
+Rules for the caller, who owns ``btx``:
+
+* The index changes as a TxnWrite writes and ``current_revision`` when it ends; the
+  backend only at ``btx.commit()``. Commit before the store serves another read (end
+  and commit without yielding to the event loop in between).
+* The store is not thread-safe: reads and writes must not run at the same time.
+* A request that fails must fail before its first write (the applier checks requests
+  first, as etcd does). A ``btx`` aborted after a TxnWrite wrote leaves the store ahead
+  of the backend: open a new KVStore over the backend to recover.
 
 Ends of ranges follow etcd's convention: ``end=None`` is the single key ``key``,
 ``end=b""`` is every key from ``key`` on, otherwise ``[key, end)``.
@@ -45,6 +48,8 @@ BATCH: Final = 10_000
 
 # An empty store is at revision 1, as in etcd: the first write is revision 2.
 _FIRST_REVISION: Final = 1
+# Below every revision, so that compacting at 0 succeeds once, as in etcd.
+_NEVER_COMPACTED: Final = -1
 
 
 class LeaseAttacher(Protocol):
@@ -84,7 +89,7 @@ class KVStore:
         self.index: Index = TreeIndex() if index is None else index
         self._leases = leases
         self.current_revision = _FIRST_REVISION
-        self.compact_revision = 0
+        self.compact_revision = _NEVER_COMPACTED
         self._restore()
 
     # --- reads --------------------------------------------------------------------
@@ -134,8 +139,11 @@ class KVStore:
 
     # --- writes -------------------------------------------------------------------
 
-    def write(self, btx: WriteTxn) -> TxnWrite:
-        """Start one main revision's worth of changes inside ``btx``."""
+    def write(self, btx: WriteTxn | ReadTxn) -> TxnWrite:
+        """Start one main revision's worth of changes inside ``btx``.
+
+        Over a read transaction only the TxnWrite's reads may be used (a read-only txn).
+        """
         return TxnWrite(self, btx)
 
     def compact(self, btx: WriteTxn, rev: int) -> None:
@@ -183,7 +191,7 @@ class KVStore:
         with self._backend.read() as txn:
             finished = _meta_revision(txn, schema.META_FINISHED_COMPACT_REV)
             scheduled = _meta_revision(txn, schema.META_SCHEDULED_COMPACT_REV)
-            self.compact_revision = finished
+            self.compact_revision = _NEVER_COMPACTED if finished is None else finished
             key_leases: dict[bytes, int] = {}
             last = self.current_revision
             for rev_bytes, data in txn.range(schema.KEY, b""):
@@ -194,7 +202,7 @@ class KVStore:
             for key, lease in key_leases.items():
                 if lease:
                     self._leases.key_put(key, lease)
-        if scheduled > self.compact_revision:
+        if scheduled is not None and scheduled > max(self.compact_revision, 0):
             with self._backend.write() as btx:
                 self._compact(btx, scheduled)
                 btx.commit()
@@ -214,9 +222,9 @@ class KVStore:
         return rev.main
 
 
-def _meta_revision(txn: ReadTxn, key: bytes) -> int:
+def _meta_revision(txn: ReadTxn, key: bytes) -> int | None:
     data = txn.get(schema.META, key)
-    return 0 if data is None else Revision.from_bytes(data).main
+    return None if data is None else Revision.from_bytes(data).main
 
 
 @dataclass(slots=True)
@@ -228,7 +236,7 @@ class TxnWrite:
     """
 
     _store: KVStore
-    _btx: WriteTxn
+    _btx: WriteTxn  # or a ReadTxn, for a TxnWrite that only reads
     begin_revision: int = field(init=False)
     """The store's revision when this started; changes go to ``begin_revision + 1``."""
     changes: list[KeyValue] = field(init=False, default_factory=list)

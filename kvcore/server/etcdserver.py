@@ -74,6 +74,11 @@ class EtcdServer:
             raft_term=self.term,
         )
 
+    def stamp(self, response: Any) -> Any:
+        """Fill ``response.header``, keeping a revision the applier already set."""
+        response.header.MergeFrom(self.header(response.header.revision or None))
+        return response
+
     # --- the write path -------------------------------------------------------------
 
     async def propose(self, request: InternalRaftRequest) -> Any:
@@ -156,8 +161,7 @@ class EtcdServer:
                 raise ValueError(f"unsupported request in the log: {name}")
         except errors.EtcdError as exc:
             return exc
-        response.header.MergeFrom(self.header(response.header.revision or None))
-        return response
+        return self.stamp(response)
 
     def _write(self, btx: WriteTxn, apply: Any, body: Any) -> Any:
         """Apply a single-revision request through its own TxnWrite."""

@@ -11,14 +11,14 @@ as in etcd), so the backend transaction it shares with other requests stays usab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 from typing import Any
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.mvccpb.kv_pb2 import KeyValue
-from kvcore.backend import WriteTxn
+from kvcore.backend import ReadTxn, WriteTxn
 from kvcore.mvcc.store import KVStore, TxnWrite
 
 _SORT_KEYS: dict[int, Callable[[KeyValue], Any]] = {
@@ -127,7 +127,7 @@ class KVApplier:
 
     # --- txn ----------------------------------------------------------------------
 
-    def txn(self, btx: WriteTxn, req: pb.TxnRequest) -> pb.TxnResponse:
+    def txn(self, btx: WriteTxn | ReadTxn, req: pb.TxnRequest) -> pb.TxnResponse:
         """Evaluate every compare, then apply the chosen branch at one revision.
 
         All compares, nested ones included, see the state before the txn writes. All
@@ -137,7 +137,7 @@ class KVApplier:
         w = self._store.write(btx)
         path = self._compare_path(w, req)
         try:
-            if not _read_only(req):
+            if not is_read_only(req):
                 self._check_ops(w, req, path, self._check_put)
             self._check_ops(w, req, path, self._check_range)
             resp = pb.TxnResponse()
@@ -197,7 +197,9 @@ class KVApplier:
         if op.request_range.revision < self._store.compact_revision:
             raise errors.COMPACTED
 
-    def _apply_txn(self, w: TxnWrite, req: pb.TxnRequest, path: Any, resp: pb.TxnResponse) -> None:
+    def _apply_txn(
+        self, w: TxnWrite, req: pb.TxnRequest, path: Iterator[bool], resp: pb.TxnResponse
+    ) -> None:
         """Apply the branch ``path`` picks; ``path`` is an iterator shared by nested txns."""
         resp.succeeded = next(path)
         for op in req.success if resp.succeeded else req.failure:
@@ -255,7 +257,16 @@ def _compare_kv(c: pb.Compare, kv: KeyValue) -> bool:
     return True
 
 
-def _read_only(req: pb.TxnRequest) -> bool:
-    """Whether both branches hold only ranges (a nested txn counts as a write)."""
+def is_read_only(req: pb.TxnRequest) -> bool:
+    """Whether both branches hold only ranges (a nested txn counts as a write).
+
+    Such a txn is served on the read path, outside raft, as etcd does; ``txn`` then
+    runs over a read transaction.
+    """
     ops = [*req.success, *req.failure]
     return all(op.WhichOneof("request") == "request_range" for op in ops)
+
+
+def is_serializable(req: pb.TxnRequest) -> bool:
+    """Whether a read-only txn's ranges all ask for serializable reads."""
+    return all(op.request_range.serializable for op in [*req.success, *req.failure])

@@ -14,19 +14,13 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
 DEFAULT_MAX_TXN_OPS: Final = 128
 
-# etcd 3.6 rejects sort values outside the enums with this; 3.4 and 3.5 crash on them.
-INVALID_SORT_OPTION: Final = errors.EtcdError(
-    errors.Code.INVALID_ARGUMENT, "etcdserver: invalid sort option"
-)
-
-
 def check_range(req: pb.RangeRequest) -> None:
     if not req.key:
         raise errors.EMPTY_KEY
     if req.sort_order not in pb.RangeRequest.SortOrder.values():
-        raise INVALID_SORT_OPTION
+        raise errors.INVALID_SORT_OPTION
     if req.sort_target not in pb.RangeRequest.SortTarget.values():
-        raise INVALID_SORT_OPTION
+        raise errors.INVALID_SORT_OPTION
 
 
 def check_put(req: pb.PutRequest) -> None:

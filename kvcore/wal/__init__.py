@@ -67,10 +67,11 @@ Reading
 =======
 
 ``open(dir, marker)`` reads from the newest segment whose ``first_index`` is at or below
-the marker's index; the marker must appear there as a SNAPSHOT record. Entries at or
-below the marker's index are skipped; an entry whose index is at or below the last one
-read replaces the log from that index on (a new leader's truncation). The last hard
-state read wins; all METADATA records must be equal.
+the marker's index; the marker must appear there as a SNAPSHOT record. An entry whose
+index is at or below the last one read replaces the log from that index on (a new
+leader's truncation); entries at or below the marker's index are not returned, but still
+replace what follows them. The last hard state read wins; all METADATA records must be
+equal.
 
 Repair: a crash can only damage what followed the last fsync, the end of the last
 segment. There, a zero length word ends the records, and a bad record (partial, crc

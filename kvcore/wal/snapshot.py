@@ -81,6 +81,9 @@ class Snapshotter:
                 crc = zlib.crc32(chunk, crc)
             os.pwrite(fd, _header(meta, size, crc), 0)
             os.fsync(fd)
+        except BaseException:
+            tmp.unlink()
+            raise
         finally:
             os.close(fd)
         os.rename(tmp, path)

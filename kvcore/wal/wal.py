@@ -147,10 +147,16 @@ class WAL:
         """Append ``entries`` then ``hard_state``; durable, with one fsync, on return.
 
         An entry whose index is at or below an earlier one replaces the log from that
-        index on (readers apply it so). An empty hard state is not written.
+        index on (readers apply it so); one above ``last_index + 1`` is refused with
+        ``WalError`` (record a leader's snapshot with ``save_snapshot`` first). An empty
+        hard state is not written. If writing fails, the WAL closes itself: reopen it.
         """
-        buf, crc = bytearray(), self._crc
+        buf, crc, expected = bytearray(), self._crc, self._last_index + 1
         for entry in entries:
+            # A gap would make the log unreadable at the next open: refuse it now.
+            if entry.index > expected:
+                raise WalError(f"entry {entry.index} would leave a gap: expected <= {expected}")
+            expected = entry.index + 1
             crc = append_record(buf, RecordType.ENTRY, codec.encode_entry(entry), crc)
         if hard_state is not None and not hard_state.is_empty():
             state = codec.encode_hard_state(hard_state)
@@ -314,6 +320,9 @@ class _Reader:
 
     def _append(self, entry: Entry) -> None:
         if entry.index <= self.start.index:
+            # Not returned, but it still overwrote every entry after it: a segment read
+            # from before the snapshot can hold stale entries above the snapshot index.
+            self.entries.clear()
             return
         position = entry.index - self.start.index - 1
         if position > len(self.entries):

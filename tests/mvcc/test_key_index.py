@@ -86,12 +86,15 @@ def test_compaction_in_steps_equals_at_once() -> None:
 )
 def test_get(at: int, expected: KeyAt | None) -> None:
     assert build(EXAMPLE).get(at) == expected
+    assert build(EXAMPLE).exists(at) is (expected is not None)
 
 
 def test_get_live_key_and_sub_revisions() -> None:
     ki = build("p2 p3 p3.1 p5")
     assert ki.get(3) == KeyAt(R(3, 1), R(2), 3)
-    assert ki.get(9) == KeyAt(R(5), R(2), 4)
+    assert ki.get(5) == ki.get(9) == KeyAt(R(5), R(2), 4)
+    assert ki.exists(1) is False
+    assert ki.exists(9) is True
 
 
 def test_restore_then_put() -> None:

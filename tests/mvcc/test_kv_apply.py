@@ -61,7 +61,7 @@ def test_unknown_lease_fails_before_writing(kv: InProcessKV) -> None:
 def test_sort_values_outside_the_enums(request_: pb.RangeRequest) -> None:
     with pytest.raises(errors.EtcdError) as raised:
         kv_validate.check_range(request_)
-    assert raised.value == kv_validate.INVALID_SORT_OPTION
+    assert raised.value == errors.INVALID_SORT_OPTION
     txn = pb.TxnRequest(success=[pb.RequestOp(request_range=request_)])
     with pytest.raises(errors.EtcdError):
         kv_validate.check_txn(txn)

@@ -19,7 +19,7 @@ def backend() -> Backend:
 
 
 def write(store: KVStore, backend: Backend, *ops: tuple) -> None:
-    """One TxnWrite (one revision) doing ``("put", key, value[, lease])`` / ``("del", key, end)``."""
+    """One TxnWrite (one revision) of ``("put", key, value[, lease])``, ``("del", key, end)``."""
     with backend.write() as btx:
         w = store.write(btx)
         for op in ops:
@@ -42,7 +42,7 @@ def snapshot(store: KVStore) -> list[tuple]:
 
 def test_empty_store_is_at_revision_one(backend: Backend) -> None:
     store = KVStore(backend)
-    assert (store.current_revision, store.compact_revision) == (1, 0)
+    assert (store.current_revision, store.compact_revision) == (1, -1)
     result = store.range(b"a")
     assert (result.kvs, result.count, result.rev) == ([], 0, 1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
-from kvcore.server import kv_validate
+from kvcore.server import kv_apply, kv_validate
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import CallContext
 
@@ -17,9 +17,7 @@ class KVService:
         kv_validate.check_range(request)
         if not request.serializable:
             await self._server.linearizable_read()
-        response = self._server.kv.range(request)
-        response.header.MergeFrom(self._server.header(response.header.revision or None))
-        return response
+        return self._server.stamp(self._server.kv.range(request))
 
     async def put(self, request: pb.PutRequest, ctx: CallContext) -> pb.PutResponse:
         kv_validate.check_put(request)
@@ -32,8 +30,14 @@ class KVService:
         return await self._server.propose(InternalRaftRequest(delete_range=request))
 
     async def txn(self, request: pb.TxnRequest, ctx: CallContext) -> pb.TxnResponse:
-        kv_validate.check_txn(request, self._server.limits.max_txn_ops)
-        return await self._server.propose(InternalRaftRequest(txn=request))
+        server = self._server
+        kv_validate.check_txn(request, server.limits.max_txn_ops)
+        if not kv_apply.is_read_only(request):
+            return await server.propose(InternalRaftRequest(txn=request))
+        if not kv_apply.is_serializable(request):
+            await server.linearizable_read()
+        with server.backend.read() as rtx:
+            return server.stamp(server.kv.txn(rtx, request))
 
     async def compact(
         self, request: pb.CompactionRequest, ctx: CallContext
