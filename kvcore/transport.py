@@ -25,6 +25,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pydantic
 
+from kvcore.raft.messages import Message
+
 
 @dataclass(slots=True)
 class CallContext:
@@ -76,3 +78,74 @@ class Transport(Protocol):
         Requests up to ``max_request_bytes`` must reach the handlers, so that the server
         can answer larger ones with etcd's "request is too large" error.
         """
+
+
+# --- between members -----------------------------------------------------------------
+
+
+@runtime_checkable
+class PeerHandler(Protocol):
+    """What a node gives its peer network: where raft traffic from peers goes.
+
+    Called on the event loop. ``receive`` must not block; a message that cannot be
+    taken is dropped (raft retransmits).
+    """
+
+    def receive(self, message: Message) -> None:
+        """A raft message from a peer, decoded (a SNAP message with its whole data)."""
+
+    def report_unreachable(self, peer_id: int) -> None:
+        """Sending to ``peer_id`` failed; raft stops streaming to it and probes."""
+
+    def report_snapshot(self, peer_id: int, ok: bool) -> None:
+        """Whether a SNAP message to ``peer_id`` was delivered whole."""
+
+    def members(self) -> bytes:
+        """This member's view of the cluster, opaque to the transport, for a joining
+        member's ``fetch_members`` (see :meth:`PeerTransport.fetch_members`)."""
+
+
+@runtime_checkable
+class PeerNetwork(Protocol):
+    """Carries raft messages between this member and its peers.
+
+    ``send`` never blocks and never raises: a message for a peer that is down, slow or
+    unknown is dropped and reported through ``PeerHandler.report_unreachable`` (for a
+    SNAP message, ``report_snapshot(id, False)``); raft copes with loss. Messages to
+    one peer are delivered in order while its connection lasts. A peer's connection is
+    retried with back-off for as long as it is a peer.
+    """
+
+    async def start(self) -> None:
+        """Listen for peers (raises ``OSError`` if the address is taken)."""
+
+    async def stop(self, grace: float) -> None:
+        """Close every connection and the listener."""
+
+    def set_peers(self, peers: Mapping[int, list[str]]) -> None:
+        """The peers to talk to: member id -> peer URLs (``http://host:port``).
+
+        Called at start and after each membership change; ids not listed are dropped.
+        """
+
+    def send(self, messages: list[Message]) -> None:
+        """Queue each message for its ``to`` peer."""
+
+
+@runtime_checkable
+class PeerTransport(Protocol):
+    """A transport that can also carry traffic between members."""
+
+    name: str
+    options_model: type[pydantic.BaseModel]
+
+    def peer_network(
+        self, address: str, local_id: int, cluster_id: int, handler: PeerHandler, options: Any
+    ) -> PeerNetwork:
+        """A peer network listening on ``address``; it refuses messages whose cluster
+        id is not ``cluster_id`` (a member of another cluster)."""
+
+    async def fetch_members(self, peer_urls: list[str], timeout: float, options: Any) -> bytes:
+        """Ask the first of ``peer_urls`` that answers for its ``PeerHandler.members()``:
+        how a member joining a running cluster learns the cluster before it starts.
+        Raises ``OSError`` when none answers within ``timeout`` seconds."""
