@@ -217,6 +217,9 @@ class Driver:
         self.warmup, self.seconds, self.count = warmup, seconds, count
         ctx = multiprocessing.get_context("spawn")  # never fork a process holding grpc
         self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+        # Start every worker now, so no cell's warm-up is spent importing grpc.
+        for f in [self.pool.submit(time.sleep, 0.5) for _ in range(processes)]:
+            f.result()
 
     def __enter__(self) -> "Driver":
         return self

@@ -46,9 +46,11 @@ def markdown(rows: list[Row]) -> str:
                  "" if res.server_us is None else f"{res.server_us:.0f}", f"{res.client_us:.0f}"]
         cells += [_ratio(r, by_cell, b) for b in BASELINES]
         lines.append("| " + " | ".join(cells) + " |")
-    errors = [r for r in rows if r.result.errors or r.result.stats.get("warmup_errors")]
-    for r in errors:
-        lines.append(f"\n{r.target} {r.workload} x{r.inflight}: {r.result.errors} errors, "
+    failed = [r for r in rows if r.result.errors or r.result.stats.get("warmup_errors")]
+    if failed:
+        lines.append("")
+    for r in failed:
+        lines.append(f"- {r.target} {r.workload} x{r.inflight}: {r.result.errors} errors, "
                      f"{r.result.stats.get('warmup_errors', 0)} in warm-up")
     return "\n".join(lines) + "\n"
 

@@ -2,8 +2,9 @@
 
     cd /work/main && python -m bench.run --seconds 5
 
-Each target is started on free loopback ports in a temp dir, seeded, driven through
-every workload at every in-flight count, and stopped before the next one starts.
+Each target is started on free loopback ports in a temp dir and seeded; every
+workload at every in-flight count is then run on each target in turn (or, with
+`--order sequential`, target after target), and every started process is stopped.
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 import grpc
 from tqdm import tqdm
 
-from bench import report, targets
+from bench import profile, report, targets
 from bench.load import Driver
 from bench.workloads import WORKLOADS
 
@@ -33,7 +34,7 @@ def _csv(text: str) -> list[str]:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     p.add_argument("--targets", type=_csv, default=None,
                    help="servers to start: etcd,echo,kvcore (default etcd,echo; "
                         "none when --endpoint is given)")
@@ -44,7 +45,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="drive an already running server (repeatable; comma-separate "
                         "the members of a cluster); NAME kvcore gets the ratio columns")
     p.add_argument("--workloads", type=_csv, default=list(WORKLOADS),
-                   help=f"comma-separated, from {','.join(WORKLOADS)}")
+                   help="comma-separated, from: "
+                        + "; ".join(f"{w.name} ({w.describe})" for w in WORKLOADS.values()))
     p.add_argument("--inflight", type=_csv, default=["1", "16", "256"],
                    help="comma-separated requests in flight")
     p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per cell")
@@ -55,6 +57,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help=f"client processes from {MULTI_PROCESS_FROM} in flight (below: 1)")
     p.add_argument("--channels", type=int, default=4, help="gRPC channels per client process")
     p.add_argument("--keys", type=int, default=1000, help="keys written, read and updated")
+    p.add_argument("--order", choices=("interleaved", "sequential"), default="interleaved",
+                   help="interleaved: all targets up, each cell on each target in turn; "
+                        "sequential: one target up at a time, all its cells")
+    p.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                   help="record a py-spy flame graph of each Python server (echo, kvcore) "
+                        "into DIR/<target>-<member>-<timestamp>.svg while it is under load")
     p.add_argument("--out", type=Path, default=targets.ROOT / "bench" / "results",
                    help="directory for <timestamp>.md and .json")
     args = p.parse_args(argv)
@@ -64,6 +72,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     if args.targets is None:
         args.targets = [] if args.endpoint else ["etcd", "echo"]
     args.inflight = [int(n) for n in args.inflight]
+    args.stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())  # names this run's files
     return args
 
 
@@ -102,49 +111,96 @@ def _etcd_version() -> str:
     return out.stdout.splitlines()[0] if out.stdout else "unknown"
 
 
+@contextlib.contextmanager
+def _started(args: argparse.Namespace, driver: Driver, group: list[tuple[str, Starter]],
+             bar: tqdm) -> Iterator[dict[str, targets.Running]]:
+    """Start and seed each target of the group; yield those that came up, stop all after."""
+    with contextlib.ExitStack() as stack:
+        up: dict[str, targets.Running] = {}
+        for name, start in group:
+            bar.set_description(f"{name} starting")
+            try:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"kvbench-{name}-"))
+                running = stack.enter_context(start(Path(tmp)))
+                driver.seed(tuple(running.endpoints))
+            except Exception as exc:  # a target that fails to start must not stop the run
+                tqdm.write(f"{name}: skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+                bar.update(len(args.workloads) * len(args.inflight))
+                continue
+            pids = running.pids or "-"
+            tqdm.write(f"{name}: pids {pids} on {','.join(running.endpoints)}", file=sys.stderr)
+            up[name] = running
+            if args.py_spy and running.python:
+                for i, pid in enumerate(running.pids):
+                    svg = args.py_spy / f"{name}-{i}-{args.stamp}.svg"
+                    stack.enter_context(profile.py_spy(pid, svg))
+        yield up
+
+
+def _drive(args: argparse.Namespace, driver: Driver, up: dict[str, targets.Running],
+           bar: tqdm, rows: list[report.Row]) -> None:
+    """Run every cell on every running target, cell by cell; append a row per cell."""
+    cells = [(w, n) for w in args.workloads for n in args.inflight]
+    for i, (workload, inflight) in enumerate(cells):
+        for name, running in list(up.items()):
+            bar.set_description(f"{name} {workload} x{inflight}")
+            procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
+            cpu = running.cpu_seconds if running.pids else None
+            try:
+                if running.exited():
+                    raise RuntimeError(f"exited: {', '.join(running.exited())}")
+                result = driver.cell(tuple(running.endpoints), workload, inflight, procs, cpu)
+                if running.exited():  # died during the cell: its row would be all errors
+                    raise RuntimeError(f"exited: {', '.join(running.exited())}")
+            except Exception as exc:  # one broken target must not lose the others' rows
+                tqdm.write(f"{name}: skipped the rest: {type(exc).__name__}: {exc}",
+                           file=sys.stderr)
+                bar.update(len(cells) - i)
+                del up[name]
+                continue
+            rows.append(report.Row(workload, inflight, name, procs, result))
+            bar.set_postfix_str(f"{result.rps:,.0f} req/s")
+            bar.update()
+
+
+def _kvcore_commit() -> str:
+    """The checkout's HEAD (read only: the tree may hold uncommitted work too)."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=targets.ROOT,
+                         capture_output=True, text=True, timeout=10)
+    return out.stdout.strip() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     chosen = plan(args)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    # Interleaved: all targets up at once, each cell run on each in turn, so the
+    # machine's drift (other load) hits every target alike. Sequential: one at a time.
+    groups = [chosen] if args.order == "interleaved" else [[t] for t in chosen]
     rows: list[report.Row] = []
-    cells = [(w, n) for w in args.workloads for n in args.inflight]
     with (
         Driver(args.procs, args.channels, args.keys, args.warmup, args.seconds,
                args.count) as driver,
-        tqdm(total=len(chosen) * len(cells), unit="cell") as bar,
+        tqdm(total=len(chosen) * len(args.workloads) * len(args.inflight), unit="cell") as bar,
     ):
-        for name, start in chosen:
-            try:
-                with tempfile.TemporaryDirectory(prefix=f"kvbench-{name}-") as tmp, \
-                        start(Path(tmp)) as running:
-                    endpoints = tuple(running.endpoints)
-                    cpu = running.cpu_seconds if running.pids else None
-                    bar.set_description(f"{name} seeding")
-                    driver.seed(endpoints)
-                    for workload, inflight in cells:
-                        bar.set_description(f"{name} {workload} x{inflight}")
-                        procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
-                        result = driver.cell(endpoints, workload, inflight, procs, cpu)
-                        rows.append(report.Row(workload, inflight, name, procs, result))
-                        bar.set_postfix_str(f"{result.rps:,.0f} req/s")
-                        bar.update()
-            except Exception as exc:  # one broken target must not lose the others' rows
-                tqdm.write(f"{name}: skipped the rest: {type(exc).__name__}: {exc}")
-                bar.update(len(cells) - sum(r.target == name for r in rows))
+        for group in groups:
+            with _started(args, driver, group, bar) as up:
+                _drive(args, driver, up, bar, rows)
     meta: dict[str, object] = {
         "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
-        "started": stamp,
+        "started": args.stamp,
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
         "etcd": _etcd_version(),
+        "kvcore": f"HEAD {_kvcore_commit()} of {targets.ROOT}",
         "python": platform.python_version(),
         "grpcio": grpc.__version__,
         "measured": f"{args.count} requests" if args.count else f"{args.seconds} s",
         "warmup": args.warmup,
+        "order": args.order,
         "client": f"{args.procs} processes from {MULTI_PROCESS_FROM} in flight, "
                   f"{args.channels} channels each, {args.keys} keys",
     }
     print(report.markdown(rows))
-    md, js = report.write(rows, meta, args.out / stamp)
+    md, js = report.write(rows, meta, args.out / args.stamp)
     print(f"wrote {md} and {js}")
 
 

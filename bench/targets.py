@@ -25,16 +25,25 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 @dataclass(frozen=True)
 class Running:
     endpoints: list[str]  # client "host:port"s, one per member
-    pids: list[int] = field(default_factory=list)  # empty when not started here
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)  # none if external
+    python: bool = False  # its processes run Python, so py-spy can profile them
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def exited(self) -> list[str]:
+        """The members that have exited, as "command (exit code)"."""
+        return [f"{_cmd_name(p)} ({p.returncode})" for p in self.procs if p.poll() is not None]
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) the target's processes used so far."""
         total = 0
         for pid in self.pids:
-            with open(f"/proc/{pid}/stat") as f:
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLOCK_TICKS
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / CLOCK_TICKS  # a reaped member counts no more: see exited()
 
 
 def free_port() -> int:
@@ -42,6 +51,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def _cmd_name(proc: subprocess.Popen[bytes]) -> str:
+    return " ".join(str(a) for a in proc.args[:4])  # type: ignore[index]
 
 
 def _tail(log: Path, lines: int = 20) -> str:
@@ -52,7 +65,7 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path, timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{_tail(log)}")
+            raise RuntimeError(f"{_cmd_name(proc)} exited with {proc.returncode}:\n{_tail(log)}")
         with contextlib.suppress(OSError), socket.create_connection((HOST, port), 0.2):
             return
         time.sleep(0.1)
@@ -60,9 +73,12 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path, timeout
 
 
 @contextlib.contextmanager
-def _processes(cmds: list[tuple[list[str], int]], logs: Path) -> Iterator[Running]:
+def _processes(
+    cmds: list[tuple[list[str], int]], logs: Path, python: bool = False
+) -> Iterator[Running]:
     """Start each command, wait until its port listens; stop all on exit."""
     procs: list[subprocess.Popen[bytes]] = []
+    serving = False
     try:
         for i, (cmd, _) in enumerate(cmds):
             with open(logs / f"server-{i}.log", "wb") as out:
@@ -71,9 +87,13 @@ def _processes(cmds: list[tuple[list[str], int]], logs: Path) -> Iterator[Runnin
                 ))
         for i, (proc, (_, port)) in enumerate(zip(procs, cmds, strict=True)):
             _wait_listening(proc, port, logs / f"server-{i}.log", timeout=20)
-        yield Running([f"{HOST}:{port}" for _, port in cmds], [p.pid for p in procs])
+        serving = True
+        yield Running([f"{HOST}:{port}" for _, port in cmds], procs, python)
     finally:
-        for proc in procs:
+        for i, proc in enumerate(procs):
+            if serving and proc.poll() is not None:  # died under test; the log goes with tmp
+                log = _tail(logs / f"server-{i}.log")
+                print(f"{_cmd_name(proc)} exited with {proc.returncode}:\n{log}", file=sys.stderr)
             proc.terminate()
         for proc in procs:
             try:
@@ -112,7 +132,7 @@ def echo(tmp: Path) -> contextlib.AbstractContextManager[Running]:
     """The canned-reply gRPC server from bench/echo_server.py."""
     port = free_port()
     cmd = [sys.executable, "-m", "bench.echo_server", f"--address={HOST}:{port}"]
-    return _processes([(cmd, port)], tmp)
+    return _processes([(cmd, port)], tmp, python=True)
 
 
 def kvcore(tmp: Path, engine: str) -> contextlib.AbstractContextManager[Running]:
@@ -129,4 +149,4 @@ def kvcore(tmp: Path, engine: str) -> contextlib.AbstractContextManager[Running]
     path = tmp / "kvcore.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "kvcore", "serve", "--config", str(path)]
-    return _processes([(cmd, port)], tmp)
+    return _processes([(cmd, port)], tmp, python=True)

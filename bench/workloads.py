@@ -1,7 +1,8 @@
 """The requests each workload sends: pre-built etcd KV messages, one driver per slot.
 
-A slot is one request in flight. `step(call, slot, stats)` returns a zero-argument
-coroutine function that sends one request; the load loop times each call of it.
+A slot is one request in flight. `Workload.step(call, slot, keys, stats)` returns a
+zero-argument coroutine function that sends one request; the load loop times each
+call of it. Slots are numbered across all client processes; `keys` is the key count.
 Channels are opened without (de)serializers, so requests go out as pre-serialized
 bytes and replies come back as bytes, parsed only where the workload needs them.
 """

@@ -2,46 +2,26 @@
 
 A *subject* is the server under test and a *reference* is real etcd. Subjects come in
 two kinds: "etcd" (etcd against etcd: proves the harness itself is deterministic) and
-"kvcore". kvcore-side tests carry the ``kvcore`` marker and only run when the
-environment has KVCORE_E2E=1; once switched on they fail, never skip, while kvcore
-cannot serve.
+"kvcore". kvcore-side tests carry the ``kvcore`` marker (``-m "not kvcore"`` runs the
+harness on etcd alone); they fail, never skip, when kvcore cannot serve.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-
 from support.process import Supervisor
-from support.servers import NodeFactory, Server
-
-KVCORE_SWITCH = "KVCORE_E2E"
+from support.servers import NodeFactory, Server, SparePool
 
 SUBJECTS = [
-    pytest.param("etcd", id="etcd-vs-etcd"),
-    pytest.param("kvcore", id="kvcore", marks=pytest.mark.kvcore),
+    pytest.param("etcd", id="subject=etcd", marks=pytest.mark.etcd),
+    pytest.param("kvcore", id="subject=kvcore", marks=pytest.mark.kvcore),
 ]
 
 
-def kvcore_enabled() -> bool:
-    return os.environ.get(KVCORE_SWITCH) == "1"
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"kvcore: runs against a kvcore process; only with {KVCORE_SWITCH}=1"
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if kvcore_enabled():
-        return
-    kept = [item for item in items if item.get_closest_marker("kvcore") is None]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
-        items[:] = kept
+    config.addinivalue_line("markers", "kvcore: runs against a kvcore process")
 
 
 @pytest.fixture(scope="session")
@@ -52,23 +32,46 @@ def supervisor() -> Iterator[Supervisor]:
     supervisor.stop_all()
 
 
-def _factory(supervisor: Supervisor, tmp: pytest.TempPathFactory) -> Iterator[NodeFactory]:
-    factory = NodeFactory(supervisor, tmp.mktemp("nodes"))
+@pytest.fixture(scope="session")
+def spare_pool(
+    supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SparePool]:
+    """Nodes booting ahead of need (see SparePool)."""
+    pool = SparePool(supervisor, tmp_path_factory.mktemp("spares"))
+    yield pool
+    pool.stop_all()
+
+
+def _factory(
+    supervisor: Supervisor, tmp: pytest.TempPathFactory, pool: SparePool
+) -> Iterator[NodeFactory]:
+    factory = NodeFactory(supervisor, tmp.mktemp("nodes"), pool)
     yield factory
     factory.stop_all()
 
 
 @pytest.fixture
-def nodes(supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeFactory]:
-    """Start nodes for one test: ``nodes.start("kvcore", **config)``; all stop after it."""
-    yield from _factory(supervisor, tmp_path_factory)
+def nodes(
+    supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory, spare_pool: SparePool
+) -> Iterator[NodeFactory]:
+    """Nodes for one test: ``nodes.start("kvcore", **config)``; all stop after it."""
+    yield from _factory(supervisor, tmp_path_factory, spare_pool)
+
+
+@pytest.fixture(scope="module", params=SUBJECTS)
+def subject_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
 def module_nodes(
-    supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory
+    subject_kind: str,
+    supervisor: Supervisor,
+    tmp_path_factory: pytest.TempPathFactory,
+    spare_pool: SparePool,
 ) -> Iterator[NodeFactory]:
-    yield from _factory(supervisor, tmp_path_factory)
+    """Nodes for one module and one subject kind: each kind gets servers of its own."""
+    yield from _factory(supervisor, tmp_path_factory, spare_pool)
 
 
 @pytest.fixture(params=SUBJECTS)
@@ -83,10 +86,10 @@ def fresh_reference(nodes: NodeFactory) -> Server:
     return nodes.start("etcd")
 
 
-@pytest.fixture(scope="module", params=SUBJECTS)
-def shared_subject(request: pytest.FixtureRequest, module_nodes: NodeFactory) -> Server:
+@pytest.fixture(scope="module")
+def shared_subject(subject_kind: str, module_nodes: NodeFactory) -> Server:
     """A server under test shared by a module; tests keep to their own key prefixes."""
-    return module_nodes.start(request.param)
+    return module_nodes.start(subject_kind)
 
 
 @pytest.fixture(scope="module")

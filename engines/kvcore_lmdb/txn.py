@@ -109,9 +109,7 @@ class LmdbWriteTxn(LmdbReadTxn):
         self.abort()
 
 
-def _forward(
-    cursor: lmdb.Cursor, start: bytes, end: bytes | None
-) -> Iterator[tuple[bytes, bytes]]:
+def _forward(cursor: lmdb.Cursor, start: bytes, end: bytes | None) -> Iterator[tuple[bytes, bytes]]:
     if not cursor.set_range(keys.record_key(start)):
         return
     for record_key, record in cursor.iternext():
@@ -136,4 +134,3 @@ def _backward(
                 return
             if end is None or key < end:
                 yield key, value
-

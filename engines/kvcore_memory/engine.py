@@ -180,12 +180,19 @@ class MemoryWriteTxn:
     def __init__(self, backend: MemoryBackend, live: dict[str, SortedDict]) -> None:
         self._backend = backend
         self._live = live
-        self._pending: dict[str, SortedDict] | None = {b: SortedDict() for b in live}
+        # Per bucket, made on first write: an apply batch touches two or three buckets.
+        self._pending: dict[str, SortedDict] | None = {}
 
     def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
         if self._pending is None:
             raise ValueError("transaction is closed")
-        return self._live[bucket], self._pending[bucket]
+        return self._live[bucket], self._pending.get(bucket, _EMPTY)
+
+    def _writable(self, bucket: str) -> SortedDict:
+        _, pending = self._view(bucket)  # checks the txn is open and the bucket exists
+        if pending is _EMPTY:
+            pending = self._pending[bucket] = SortedDict()
+        return pending
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
         return lookup(*self._view(bucket), key)
@@ -202,10 +209,10 @@ class MemoryWriteTxn:
 
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         # bytes() so that a caller's bytearray or memoryview cannot change stored data.
-        self._view(bucket)[1][bytes(key)] = bytes(value)
+        self._writable(bucket)[bytes(key)] = bytes(value)
 
     def delete(self, bucket: str, key: bytes) -> None:
-        self._view(bucket)[1][bytes(key)] = ABSENT
+        self._writable(bucket)[bytes(key)] = ABSENT
 
     def commit(self) -> None:
         if self._pending is None:

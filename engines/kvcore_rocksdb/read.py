@@ -73,16 +73,8 @@ class RocksdbReadTxn:
         limit: int = 0,
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
-        pairs = self._pairs(self._at(), bucket, start, end, reverse)
+        pairs = scan.scan(self._at().iterator(bucket), start, end, reverse)
         return islice(pairs, limit) if limit > 0 else pairs
-
-    @staticmethod
-    def _pairs(
-        point: PointInTime, bucket: str, start: bytes, end: bytes | None, reverse: bool
-    ) -> Iterator[tuple[bytes, bytes]]:
-        # Asks the point for its iterator at every chunk: a released point raises.
-        iterator = _Reacquired(point, bucket)
-        yield from scan.scan(iterator, start, end, reverse)  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self._point is not None:

@@ -43,7 +43,9 @@ class EtcdServer:
         self.backend = backend
         self.limits = limits
         self.store = KVStore(backend)
-        self.kv = KVApplier(self.store)
+        # Until the Lease service exists no lease is ever granted, so every lease id
+        # given to a put is unknown, as etcd answers for a lease it never granted.
+        self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
         self.driver: Driver | None = None  # set by attach(), before serving
         self.leader_id = 0
         self.applied_index, self.applied_term = _applied(backend)
@@ -67,6 +69,10 @@ class EtcdServer:
         return self.driver.node.status().hard_state.commit if self.driver else 0
 
     def header(self, revision: int | None = None) -> pb.ResponseHeader:
+        """A response header at ``revision`` (default: the store's current one).
+
+        ``revision=0`` leaves it out, as etcd does for the Cluster service's answers.
+        """
         return pb.ResponseHeader(
             cluster_id=self.identity.cluster_id,
             member_id=self.identity.member_id,

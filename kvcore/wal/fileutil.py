@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import errno
+import mmap
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+ReadBuffer = bytes | mmap.mmap
+_CHUNK = 1 << 20
 
 
 def fsync_dir(path: Path) -> None:
@@ -36,6 +42,21 @@ def preallocate(fd: int, size: int) -> None:
             raise
 
 
-def is_zero(data: bytes, start: int, end: int) -> bool:
-    """Whether ``data[start:end]`` is all zero bytes, without copying it."""
-    return data.count(0, start, end) == end - start
+@contextmanager
+def mapped(path: Path) -> Iterator[ReadBuffer]:
+    """The file's bytes, memory-mapped: a preallocated segment's zeros are never read."""
+    with path.open("rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            yield b""  # mmap cannot map an empty file
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+def is_zero(data: ReadBuffer, start: int, end: int) -> bool:
+    """Whether ``data[start:end]`` is all zero bytes, a bounded chunk at a time."""
+    for chunk_start in range(start, end, _CHUNK):
+        chunk_end = min(end, chunk_start + _CHUNK)
+        if data[chunk_start:chunk_end].count(0) != chunk_end - chunk_start:
+            return False
+    return True

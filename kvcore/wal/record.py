@@ -12,6 +12,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kvcore.wal.fileutil import ReadBuffer
+
 
 class RecordType(enum.IntEnum):
     METADATA = 1
@@ -67,7 +69,7 @@ class SegmentReader:
     (the file size when the file ends inside it).
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: ReadBuffer) -> None:
         self.data = data
         self.end = 0
         self.stop = Stop.EOF

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kvcore.wal.errors import WalCorruptError
-from kvcore.wal.fileutil import is_zero
+from kvcore.wal.fileutil import ReadBuffer, is_zero
 from kvcore.wal.record import SegmentReader, Stop
 
 SECTOR = 512
@@ -36,7 +36,7 @@ def valid_end(reader: SegmentReader, path: Path, is_last: bool) -> int:
     raise WalCorruptError(path, end, reader.reason)
 
 
-def _torn(data: bytes, start: int, bad_end: int) -> bool:
+def _torn(data: ReadBuffer, start: int, bad_end: int) -> bool:
     if bad_end >= len(data) or is_zero(data, bad_end, len(data)):
         return True
     first_sector = -(-start // SECTOR) * SECTOR

@@ -13,7 +13,7 @@ from kvcore.raft.types import Entry, HardState
 from kvcore.wal import codec
 from kvcore.wal.codec import SnapshotMarker
 from kvcore.wal.errors import WalCorruptError, WalError
-from kvcore.wal.fileutil import fsync_dir, preallocate, write_all
+from kvcore.wal.fileutil import fsync_dir, mapped, preallocate, write_all
 from kvcore.wal.record import RecordType, SegmentReader, append_record
 from kvcore.wal.repair import valid_end
 from kvcore.wal.segment import Segment, list_segments, segment_name, segments_from
@@ -151,6 +151,7 @@ class WAL:
         ``WalError`` (record a leader's snapshot with ``save_snapshot`` first). An empty
         hard state is not written. If writing fails, the WAL closes itself: reopen it.
         """
+        self._check_open()
         buf, crc, expected = bytearray(), self._crc, self._last_index + 1
         for entry in entries:
             # A gap would make the log unreadable at the next open: refuse it now.
@@ -173,6 +174,7 @@ class WAL:
 
     def save_snapshot(self, marker: SnapshotMarker) -> None:
         """Record that a snapshot at ``marker`` was saved, so ``open`` can start there."""
+        self._check_open()
         buf = bytearray()
         crc = append_record(buf, RecordType.SNAPSHOT, codec.encode_snapshot(marker), self._crc)
         # After a snapshot from the leader the next entry follows it, whatever came before.
@@ -227,7 +229,6 @@ class WAL:
 
     def _commit(self, buf: bytearray, crc: int) -> None:
         """Write one batch and make it durable; cut the segment once it is full."""
-        self._check_open()
         try:
             write_all(self._fd, buf)
             self._offset += len(buf)
@@ -352,22 +353,22 @@ def _read(segments: list[Segment], start: SnapshotMarker) -> tuple[WalContents, 
     end = crc = 0
     for number, segment in enumerate(segments):
         is_last = number == len(segments) - 1
-        data = segment.path.read_bytes()
-        records = SegmentReader(data)
-        begun = False
-        for record in records:
-            try:
-                if not begun:
-                    _check_crc_record(record.kind, record.payload, prev_crc)
-                    begun = True
-                else:
-                    reader.apply(record.kind, record.payload)
-            except ValueError as e:
-                raise WalCorruptError(segment.path, record.offset, str(e)) from None
-        end, crc = valid_end(records, segment.path, is_last), records.crc
+        with mapped(segment.path) as data:
+            records = SegmentReader(data)
+            begun = False
+            for record in records:
+                try:
+                    if not begun:
+                        _check_crc_record(record.kind, record.payload, prev_crc)
+                        begun = True
+                    else:
+                        reader.apply(record.kind, record.payload)
+                except ValueError as e:
+                    raise WalCorruptError(segment.path, record.offset, str(e)) from None
+            end, crc, size = valid_end(records, segment.path, is_last), records.crc, len(data)
         if not begun:
             raise WalCorruptError(segment.path, 0, "segment has no crc record")
-        if is_last and end < len(data):
+        if is_last and end < size:
             # Torn bytes or preallocated zeros: cheaper to cut and preallocate again
             # than to tell them apart.
             _cut_tail(segment.path, end)

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from kvcore.api.etcdserverpb import rpc_pb2
 from kvcore.api.v3electionpb import v3election_pb2
 from kvcore.api.v3lockpb import v3lock_pb2
-from kvcore.transport import Services
+from kvcore.transport import PeerHandler, Services
 
+from .peer_members import fetch_members
+from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,21 @@ class GrpcTransport:
         self, address: str, services: Services, options: GrpcOptions, max_request_bytes: int
     ) -> GrpcServer:
         return GrpcServer(address, services, options, max_request_bytes)
+
+    def peer_network(
+        self,
+        address: str,
+        local_id: int,
+        cluster_id: int,
+        handler: PeerHandler,
+        options: GrpcOptions,
+    ) -> GrpcPeerNetwork:
+        return GrpcPeerNetwork(address, local_id, cluster_id, handler)
+
+    async def fetch_members(
+        self, peer_urls: list[str], timeout: float, options: GrpcOptions
+    ) -> bytes:
+        return await fetch_members(peer_urls, timeout)
 
 
 class GrpcServer:

@@ -94,7 +94,12 @@ FILTERS: list[Scenario] = [
         f"filter-{name}",
         [*SEED, *[rng("a", "z", **{name: rev}) for rev in (1, 4, 6, 8, 11)]],
     )
-    for name in ("min_mod_revision", "max_mod_revision", "min_create_revision", "max_create_revision")
+    for name in (
+        "min_mod_revision",
+        "max_mod_revision",
+        "min_create_revision",
+        "max_create_revision",
+    )
 ] + [
     (
         "filter-combined",

@@ -3,7 +3,9 @@ nesting, how revisions move, and the requests etcd refuses."""
 
 from __future__ import annotations
 
-from support.requests import FROM_KEY, Scenario, cmp, delete, prefix_end, put, rng, txn
+from typing import Any
+
+from support.requests import FROM_KEY, Scenario, Step, cmp, delete, prefix_end, put, rng, txn
 
 TARGETS = ("VALUE", "VERSION", "CREATE", "MOD", "LEASE")
 RESULTS = ("EQUAL", "NOT_EQUAL", "GREATER", "LESS")
@@ -12,7 +14,7 @@ MAX_TXN_OPS = 128
 # k: created at 2, modified at 4, version 3, value "m", lease 0.
 SETUP = [put("k", "a"), put("other", "x"), put("k", "b"), put("k", "m")]
 # For each target: (below, actual, above) relative to k's state after SETUP.
-PROBES: dict[str, tuple[dict[str, object], ...]] = {
+PROBES: dict[str, tuple[dict[str, Any], ...]] = {
     "VALUE": ({"value": "b"}, {"value": "m"}, {"value": "z"}),
     "VERSION": ({"version": 2}, {"version": 3}, {"version": 4}),
     "CREATE": ({"create_revision": 1}, {"create_revision": 2}, {"create_revision": 3}),
@@ -21,27 +23,29 @@ PROBES: dict[str, tuple[dict[str, object], ...]] = {
 }
 
 
-def _probe(target: str, result: str, value: dict[str, object], key: str = "k") -> list:
-    return [
-        txn(
-            [cmp(key, target, result, **value)],
-            success=[put("hit", f"{target}-{result}", prev_kv=True)],
-            failure=[rng(key)],
-        ),
-    ]
+def _probe(target: str, result: str, value: dict[str, Any], key: str) -> Step:
+    """A txn that records, in "hit", which compare last succeeded."""
+    return txn(
+        [cmp(key, target, result, **value)],
+        success=[put("hit", f"{target}-{result}", prev_kv=True)],
+        failure=[rng(key)],
+    )
 
 
 COMPARES: list[Scenario] = [
     (
-        f"compare-{target.lower()}-{result.lower()}",
+        f"compare-{target.lower()}",
         [
             *SETUP,
-            *[s for value in PROBES[target] for s in _probe(target, result, value)],
-            *[s for value in PROBES[target] for s in _probe(target, result, value, "gone")],
+            *[
+                _probe(target, result, value, key)
+                for result in RESULTS
+                for key in ("k", "gone")
+                for value in PROBES[target]
+            ],
         ],
     )
     for target in TARGETS
-    for result in RESULTS
 ]
 
 RANGE_COMPARES: list[Scenario] = [
@@ -67,10 +71,16 @@ RANGE_COMPARES: list[Scenario] = [
         [
             put("a", "1"),
             put("b", "2"),
-            txn([cmp("a", "VALUE", "EQUAL", value="1"), cmp("b", "VALUE", "EQUAL", value="2")],
-                [put("both", "y")], [put("both", "n")]),
-            txn([cmp("a", "VALUE", "EQUAL", value="1"), cmp("b", "VALUE", "EQUAL", value="3")],
-                [put("both", "y")], [put("both", "n")]),
+            txn(
+                [cmp("a", "VALUE", "EQUAL", value="1"), cmp("b", "VALUE", "EQUAL", value="2")],
+                [put("both", "y")],
+                [put("both", "n")],
+            ),
+            txn(
+                [cmp("a", "VALUE", "EQUAL", value="1"), cmp("b", "VALUE", "EQUAL", value="3")],
+                [put("both", "y")],
+                [put("both", "n")],
+            ),
             rng("both"),
         ],
     ),
@@ -105,8 +115,11 @@ BRANCHES: list[Scenario] = [
                 [cmp("a", "VALUE", "EQUAL", value="1")],
                 [
                     put("outer", "1"),
-                    txn([cmp("outer", "VERSION", "EQUAL", version=0)], [put("in", "s")],
-                        [put("in", "f"), rng("outer")]),
+                    txn(
+                        [cmp("outer", "VERSION", "EQUAL", version=0)],
+                        [put("in", "s")],
+                        [put("in", "f"), rng("outer")],
+                    ),
                     rng("in"),
                 ],
             ),

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from kvcore.api.etcdserverpb import rpc_pb2
 from support.requests import FROM_KEY, Step, cmp, compact, delete, prefix_end, put, rng, txn
+
+from kvcore.api.etcdserverpb import rpc_pb2
 
 KEYS = [f"k{i}" for i in range(6)] + ["k1/a", "k1/b"]
 VALUES = ["", "a", "b", "c", "zz"]

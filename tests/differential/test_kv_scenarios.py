@@ -6,7 +6,6 @@ The scenarios live in the ``cases_*`` modules as data; this module only runs the
 from __future__ import annotations
 
 import pytest
-
 from support.requests import Step
 from support.servers import Server
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from support.servers import Server
 
 from .random_ops import RandomOps
@@ -24,7 +23,5 @@ SEEDS = [int(os.environ[SEED_VARIABLE])] if SEED_VARIABLE in os.environ else [1,
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed={seed}")
 def test_random_ops_same_answers(seed: int, fresh_subject: Server, fresh_reference: Server) -> None:
     context = f"seed {seed} (replay: {SEED_VARIABLE}={seed}): "
-    ran = assert_same_answers(
-        fresh_subject, fresh_reference, RandomOps(seed).steps(STEPS), context
-    )
+    ran = assert_same_answers(fresh_subject, fresh_reference, RandomOps(seed).steps(STEPS), context)
     assert ran == STEPS

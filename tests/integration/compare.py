@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,9 @@ class Side:
         return (
             result.code,
             self._text(self._stdout(result.stdout, set(mask))),
-            self._text("\n".join(ln for ln in result.stderr.splitlines() if not _LOG_LINE.match(ln))),
+            self._text(
+                "\n".join(ln for ln in result.stderr.splitlines() if not _LOG_LINE.match(ln))
+            ),
         )
 
     def _stdout(self, stdout: str, mask: set[str]) -> str:
@@ -89,8 +92,10 @@ class Pair:
 
     def same(self, *args: Arg, stdin: Stdin = None, mask: Iterable[str] = ()) -> CtlResult:
         """Run on both; assert the normalized outputs agree; return the subject's result."""
-        ours = self.subject.run(*args, stdin=stdin)
-        theirs = self.reference.run(*args, stdin=stdin)
+        with ThreadPoolExecutor(max_workers=1) as other:  # both sides run side by side
+            pending = other.submit(self.reference.run, *args, stdin=stdin)
+            ours = self.subject.run(*args, stdin=stdin)
+            theirs = pending.result()
         got = self.subject.normalize(ours, mask)
         want = self.reference.normalize(theirs, mask)
         assert got == want, (

@@ -38,7 +38,10 @@ def main(endpoint: str, prefix: str) -> None:
     seen.append(["delete-missing", client.delete(f"{prefix}b")])
     ok, responses = client.transaction(
         compare=[client.transactions.value(f"{prefix}a") == "4"],
-        success=[client.transactions.put(f"{prefix}t", "yes"), client.transactions.get(f"{prefix}a")],
+        success=[
+            client.transactions.put(f"{prefix}t", "yes"),
+            client.transactions.get(f"{prefix}a"),
+        ],
         failure=[client.transactions.put(f"{prefix}t", "no")],
     )
     seen.append(["transaction", ok, [meta(item) for item in responses[1]]])

@@ -21,11 +21,15 @@ def test_value_compare_both_branches(pair: Pair, interactive: bool) -> None:
     flags = ["-i"] if interactive else []
     pair.same("put", f"{prefix}k", "on")
     taken = txn_input(
-        [f'value("{prefix}k") = "on"'], [f"put {prefix}r yes", f"get {prefix}k"], [f"put {prefix}r no"]
+        [f'value("{prefix}k") = "on"'],
+        [f"put {prefix}r yes", f"get {prefix}k"],
+        [f"put {prefix}r no"],
     )
     pair.same("txn", *flags, stdin=taken)
     missed = txn_input(
-        [f'value("{prefix}k") != "on"'], [f"put {prefix}r yes"], [f"put {prefix}r no", f"del {prefix}k"]
+        [f'value("{prefix}k") != "on"'],
+        [f"put {prefix}r yes"],
+        [f"put {prefix}r no", f"del {prefix}k"],
     )
     pair.same("txn", *flags, stdin=missed)
     pair.same("get", prefix, "--prefix")

@@ -14,9 +14,12 @@ verify the safety invariants.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import random
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kvcore.raft.bootstrap import bootstrap
@@ -58,6 +61,28 @@ class SimOptions:
     compact: float = 0.03
     transfer: float = 0.0
     conf_change: float = 0.0
+    wire_codec: bool = False  # encode every message (slower; exercises the codec)
+
+    @classmethod
+    def quiet(cls, **kw: object) -> SimOptions:
+        """No faults and no background activity: for scripted scenarios."""
+        rates = dict.fromkeys(
+            [
+                "drop",
+                "dup",
+                "partition",
+                "heal",
+                "crash",
+                "restart",
+                "propose",
+                "read",
+                "compact",
+                "transfer",
+                "conf_change",
+            ],
+            0.0,
+        )
+        return cls(**{**rates, **kw})  # type: ignore[arg-type]
 
 
 @dataclass
@@ -78,6 +103,29 @@ def chain(digest: bytes, e: Entry) -> bytes:
     return h.digest()
 
 
+def _copy(m: Message) -> Message:
+    """What a network does to a message: the receiver gets its own object. Entries
+    in APP are shared (logs never mutate them); proposals are stamped by the leader,
+    so each delivered copy needs fresh ones."""
+    ents = m.entries
+    if m.type == MessageType.PROP:
+        ents = [Entry(e.term, e.index, e.type, e.data) for e in ents]
+    return Message(
+        m.type,
+        m.to,
+        m.frm,
+        m.term,
+        m.log_term,
+        m.index,
+        list(ents),
+        m.commit,
+        m.reject,
+        m.reject_hint,
+        m.snapshot,
+        m.context,
+    )
+
+
 class Checker:
     """Safety invariants over the whole history of one run."""
 
@@ -90,6 +138,7 @@ class Checker:
         self.reads: dict[bytes, int] = {}  # ctx -> commit index when requested
         self.reads_served = 0
         self.values: set[bytes] = set()  # data of every applied entry
+        self.value_index: dict[bytes, int] = {}
         self._new_leaders: list[SimNode] = []
         self._new_committed: list[tuple[int, int]] = []
 
@@ -134,6 +183,7 @@ class Checker:
             raise InvariantError(f"node {node.id} applied {e.index} beyond any commit")
         self._new_committed.append((e.index, e.term))
         self.values.add(e.data)
+        self.value_index.setdefault(e.data, e.index)
 
     def on_restore(self, node: SimNode, index: int, digest: bytes) -> None:
         node.applied = index
@@ -186,15 +236,16 @@ class Checker:
 
 
 class Cluster:
-    def __init__(self, seed: int, opts: SimOptions | None = None) -> None:
+    def __init__(self, seed: int, opts: SimOptions | None = None, faults: bool = True) -> None:
         self.seed = seed
         self.opts = opts or SimOptions()
         self.rng = random.Random(seed)
         self.check = Checker()
+        self.stats: Counter[str] = Counter()  # what happened, to prove runs are not vacuous
         self.round = 0
-        self.faults = True
+        self.faults = faults
         self.nodes: dict[int, SimNode] = {}
-        self._net: list[tuple[int, int, bytes]] = []
+        self._net: list[tuple[int, int, bytes | Message]] = []
         self._seq = 0
         self._group: dict[int, int] = {}  # node -> partition group; absent = group 0
         self._next_value = 0
@@ -234,6 +285,7 @@ class Cluster:
         )
 
     def crash(self, nid: int) -> None:
+        self.stats["crash"] += 1
         self.nodes[nid].raw = None
 
     def live(self) -> list[SimNode]:
@@ -277,23 +329,24 @@ class Cluster:
                 copies = 0
             elif self.rng.random() < o.dup:
                 copies = 2
-        data = encode_message(m)
         for _ in range(copies):
             delay = 1 + int(self.rng.random() ** 3 * o.max_delay) if self.faults else 1
             self._seq += 1
-            heapq.heappush(self._net, (self.round + delay, self._seq, data))
+            wire = encode_message(m) if o.wire_codec else _copy(m)
+            heapq.heappush(self._net, (self.round + delay, self._seq, wire))
         if copies == 0 and m.type == MessageType.SNAP:
             self._report_snapshot(m, ok=False)
 
     def _deliver_due(self) -> None:
         while self._net and self._net[0][0] <= self.round:
-            _, _, data = heapq.heappop(self._net)
-            m = decode_message(data)
+            _, _, wire = heapq.heappop(self._net)
+            m = decode_message(wire) if isinstance(wire, bytes) else wire
             dst = self.nodes.get(m.to)
             ok = dst is not None and dst.raw is not None and self.connected(m.frm, m.to)
             if m.type == MessageType.SNAP:
                 self._report_snapshot(m, ok)
             if ok:
+                self.stats[m.type.name] += 1
                 dst.raw.step(m)  # type: ignore[union-attr]
             elif m.type == MessageType.APP:
                 src = self.nodes[m.frm].raw
@@ -320,6 +373,8 @@ class Cluster:
                 self.check.on_read_state(node, rs.index, rs.request_ctx)
             raw.advance(rd)
             if rd.soft_state is not None:
+                if rd.soft_state.role == Role.LEADER:
+                    self.stats["leader_elected"] += 1
                 self.check.on_soft_state(node, rd.soft_state.role, raw.term)
 
     def _persist(self, node: SimNode, rd: Ready) -> None:
@@ -336,12 +391,14 @@ class Cluster:
         raw = node.raw
         assert raw is not None
         if rd.snapshot is not None:
+            self.stats["snapshot_restored"] += 1
             meta = rd.snapshot.metadata
             node.conf_state = meta.conf_state
             self.check.on_restore(node, meta.index, rd.snapshot.data)
         for e in rd.committed_entries:
             self.check.on_apply(node, e)
             if e.type == EntryType.CONF_CHANGE:
+                self.stats["conf_change_applied"] += 1
                 node.conf_state = raw.apply_conf_change(decode_conf_change(e.data))
 
     def step(self) -> None:
@@ -362,6 +419,31 @@ class Cluster:
 
     def ticks(self, n: int) -> None:
         self.run(n * ROUNDS_PER_TICK)
+
+    def run_until(self, cond: Callable[[], bool], max_ticks: int = 100) -> int:
+        """Step until cond() holds; the rounds it took. Fails after max_ticks ticks."""
+        for r in range(max_ticks * ROUNDS_PER_TICK):
+            if cond():
+                return r
+            self.step()
+        raise InvariantError(f"condition not reached within {max_ticks} ticks")
+
+    def elect(self, nid: int) -> None:
+        """Make nid campaign now and wait for it to lead."""
+        self.raw(nid).campaign()
+        self.run_until(lambda: self.is_leader(nid))
+
+    def is_leader(self, nid: int) -> bool:
+        raw = self.nodes[nid].raw
+        return raw is not None and raw.role == Role.LEADER
+
+    def applied_everywhere(self, value: bytes, ids: list[int] | None = None) -> bool:
+        """Has every given live node applied the entry carrying value?"""
+        index = self.check.value_index.get(value)
+        if index is None:
+            return False
+        nodes = [self.nodes[i] for i in ids] if ids else self.live()
+        return all(n.raw is not None and n.applied >= index for n in nodes)
 
     # -- clients and faults -----------------------------------------------------------
 
@@ -387,6 +469,7 @@ class Cluster:
         """Snapshot the state machine at its applied index and drop older entries."""
         if node.applied <= node.storage.snapshot().metadata.index:
             return
+        self.stats["compaction"] += 1
         node.storage.create_snapshot(node.applied, node.conf_state, node.digest)
         node.storage.compact(max(node.applied - keep, node.storage.first_index()))
 
@@ -410,6 +493,7 @@ class Cluster:
             return
         ids = sorted(self.nodes)
         if rng.random() < o.partition:
+            self.stats["partition"] += 1
             rng.shuffle(ids)
             cut = rng.randrange(1, len(ids))
             self.partition(ids[:cut], ids[cut:])
@@ -436,10 +520,8 @@ class Cluster:
             choices += [ConfChange(ConfChangeType.REMOVE_NODE, n) for n in cs.voters]
             choices += [ConfChange(ConfChangeType.ADD_LEARNER_NODE, n) for n in cs.voters]
         if choices:
-            try:
+            with contextlib.suppress(ProposalDroppedError):
                 lead.raw.propose_conf_change(rng.choice(choices))  # type: ignore[union-attr]
-            except ProposalDroppedError:
-                pass
 
     # -- liveness ----------------------------------------------------------------------
 
@@ -457,12 +539,15 @@ class Cluster:
         """After heal_all: a leader emerges and commits a fresh proposal within
         max_ticks ticks. Returns the ticks it took."""
         target = b"final-%d" % self.seed
-        proposed = False
+        retry = 2 * self.opts.election_tick * ROUNDS_PER_TICK
+        proposed_at = None
         for r in range(max_ticks * ROUNDS_PER_TICK):
             lead = self.leader()
-            if lead is not None and not proposed:
-                proposed = self.propose(lead.id, target) is not None
+            # A proposal to a leader that is then deposed may be lost: retry.
+            due = proposed_at is None or r - proposed_at >= retry
+            if lead is not None and due and self.propose(lead.id, target) is not None:
+                proposed_at = r
             self.step()
-            if proposed and target in self.check.values:
+            if target in self.check.values:
                 return r // ROUNDS_PER_TICK
         raise InvariantError(f"no leader committed a proposal within {max_ticks} ticks")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -44,8 +43,3 @@ class Etcdctl:
     def json(self, *args: str) -> Any:
         """Run with ``-w json`` and parse stdout; the command must succeed."""
         return json.loads(self.run("-w", "json", *args).check().stdout)
-
-
-def b64(text: str) -> str:
-    """How etcdctl's JSON output spells keys and values."""
-    return base64.b64encode(text.encode()).decode()

@@ -7,6 +7,7 @@ can stop whatever a failed fixture left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,16 +96,18 @@ class ManagedProcess:
         except subprocess.TimeoutExpired:
             return self.kill9()
 
+    def terminate(self) -> None:
+        if self.alive:
+            self._signal(signal.SIGTERM)
+
     def kill9(self) -> int:
         """SIGKILL the process group, as a crash would, and reap it."""
         self._signal(signal.SIGKILL)
         return self.wait_exit(STOP_GRACE_SECONDS)
 
     def _signal(self, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 class Supervisor:

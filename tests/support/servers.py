@@ -47,13 +47,26 @@ class Server:
         return RawClient(self.endpoint)
 
     def start(self) -> Server:
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Launch the process without waiting for it to serve."""
         self.process = self.supervisor.start(self._make_process())
+
+    def wait_ready(self) -> Server:
+        assert self.process is not None, f"{self.kind} not spawned"
         self.process.wait_ready(self._serves, self._ready_seconds())
         return self
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting; ``stop`` then waits (and SIGKILLs if need be)."""
+        if self.process is not None:
+            self.process.terminate()
 
     def kill9(self) -> None:
         """Crash: SIGKILL, no chance to flush anything."""
@@ -184,21 +197,63 @@ def _port_open(port: int) -> bool:
 SERVER_KINDS: dict[str, type[Server]] = {"etcd": EtcdServer, "kvcore": KvcoreServer}
 
 
-class NodeFactory:
-    """Starts nodes in fresh directories under ``root``; ``stop_all`` ends every one."""
+class SparePool:
+    """Keeps one default node of each kind booting ahead of need.
+
+    Fresh stores are wanted often and kvcore takes seconds to boot: handing out a node
+    that was spawned during the previous test hides most of that.
+    """
 
     def __init__(self, supervisor: Supervisor, root: Path) -> None:
         self._supervisor = supervisor
         self._root = root
+        self._made = 0
+        self._spares: dict[str, Server] = {}
+
+    def take(self, kind: str) -> Server:
+        """A ready node of ``kind``; the caller owns it and must stop it."""
+        node = self._spares.pop(kind, None) or self._spawn(kind)
+        self._spares[kind] = self._spawn(kind)
+        return node.wait_ready()
+
+    def stop_all(self) -> None:
+        for node in self._spares.values():
+            node.stop()
+        self._spares.clear()
+
+    def _spawn(self, kind: str) -> Server:
+        node = new_node(self._supervisor, self._root / f"spare-{kind}-{self._made}", kind)
+        self._made += 1
+        node.spawn()
+        return node
+
+
+class NodeFactory:
+    """Nodes for one test or module; ``stop_all`` ends every one it handed out."""
+
+    def __init__(self, supervisor: Supervisor, root: Path, pool: SparePool) -> None:
+        self._supervisor = supervisor
+        self._root = root
+        self._pool = pool
         self._nodes: list[Server] = []
 
     def start(self, kind: str, **config: Any) -> Server:
-        workdir = self._root / f"{kind}-{len(self._nodes)}"
-        workdir.mkdir()
-        node = SERVER_KINDS[kind](self._supervisor, workdir, **config)
+        """A ready node; with ``config`` overrides it boots now, else it comes from the pool."""
+        if config:
+            workdir = self._root / f"{kind}-{len(self._nodes)}"
+            node = new_node(self._supervisor, workdir, kind, **config).start()
+        else:
+            node = self._pool.take(kind)
         self._nodes.append(node)
-        return node.start()
+        return node
 
     def stop_all(self) -> None:
         for node in self._nodes:
+            node.terminate()  # all at once: they shut down side by side
+        for node in self._nodes:
             node.stop()
+
+
+def new_node(supervisor: Supervisor, workdir: Path, kind: str, **config: Any) -> Server:
+    workdir.mkdir(parents=True)
+    return SERVER_KINDS[kind](supervisor, workdir, **config)

@@ -21,7 +21,7 @@ def payload(index: int) -> bytes:
 
     Some entries are large so that some writes span many pages and a kill can tear them.
     """
-    size = 100_000 if index % 37 == 0 else index % 601
+    size = 40_000 if index % 37 == 0 else index % 601
     return (index.to_bytes(8, "little") * (size // 8 + 1))[:size]
 
 

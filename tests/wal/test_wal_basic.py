@@ -12,7 +12,9 @@ from kvcore.wal import WAL, SnapshotMarker, WalError
 
 
 def entries(first: int, last: int, term: int = 1) -> list[Entry]:
-    return [Entry(term, i, EntryType.NORMAL, f"{term}/{i}".encode()) for i in range(first, last + 1)]
+    return [
+        Entry(term, i, EntryType.NORMAL, f"{term}/{i}".encode()) for i in range(first, last + 1)
+    ]
 
 
 def segment_names(directory: Path) -> list[str]:
@@ -115,6 +117,17 @@ def test_open_from_snapshot(tmp_path: Path) -> None:
         WAL.open(d, SnapshotMarker(10, 2))
     with pytest.raises(WalError, match="no snapshot marker at index 12"):
         WAL.open(d, SnapshotMarker(12, 1))
+
+
+def test_overwrite_at_or_below_the_snapshot_drops_stale_entries_above_it(tmp_path: Path) -> None:
+    d = tmp_path / "wal"
+    with WAL.create(d, b"m", segment_size=1024) as wal:
+        wal.save(None, entries(1, 40))  # 31..40 end up in a segment started before 34
+        wal.save(None, entries(30, 34, term=2))
+        wal.save_snapshot(SnapshotMarker(34, 2))
+    with WAL.open(d, SnapshotMarker(34, 2)) as wal:
+        assert wal.read_all().entries == []
+        assert wal.last_index == 34
 
 
 def test_snapshot_from_the_leader_moves_the_log_past_it(tmp_path: Path) -> None:
@@ -234,3 +247,14 @@ def test_missing_middle_segment_is_an_error(tmp_path: Path) -> None:
     (d / segment_names(d)[1]).unlink()
     with pytest.raises(WalError, match="does not follow"):
         WAL.open(d)
+
+
+def test_save_refuses_a_gap(tmp_path: Path) -> None:
+    with WAL.create(tmp_path / "wal", b"m") as wal:
+        wal.save(None, entries(1, 3))
+        with pytest.raises(WalError, match="gap"):
+            wal.save(None, entries(5, 6))
+        with pytest.raises(WalError, match="gap"):
+            wal.save(None, [*entries(4, 4), *entries(6, 6)])
+        wal.save(None, entries(4, 6))
+    assert WAL.open(tmp_path / "wal").read_all().entries == entries(1, 6)

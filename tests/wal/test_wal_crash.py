@@ -14,7 +14,7 @@ import kvcore
 from kvcore.wal import WAL
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_writer import SEGMENT_SIZE, payload  # noqa: E402
+from crash_writer import SEGMENT_SIZE, payload
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 ROOT = Path(kvcore.__file__).resolve().parents[1]
@@ -41,10 +41,11 @@ def run_and_kill(directory: Path, seed: int, delay: float) -> int:
 
 def test_no_acknowledged_batch_is_lost_under_sigkill(tmp_path: Path) -> None:
     directory = tmp_path / "wal"
+    # KVCORE_CRASH_SEED picks other kill moments; KVCORE_CRASH_ROUNDS makes a soak run.
     rng = random.Random(int(os.environ.get("KVCORE_CRASH_SEED", "1")))
     acked = 0
-    for round_ in range(12):
-        acked = max(acked, run_and_kill(directory, rng.randrange(1 << 30), rng.uniform(0, 0.25)))
+    for round_ in range(int(os.environ.get("KVCORE_CRASH_ROUNDS", "6"))):
+        acked = max(acked, run_and_kill(directory, rng.randrange(1 << 30), rng.uniform(0, 0.2)))
         with WAL.open(directory, segment_size=SEGMENT_SIZE) as wal:
             got = wal.read_all()
         indexes = [e.index for e in got.entries]

@@ -45,11 +45,12 @@ def four_batches(tmp_path: Path) -> Path:
     return d
 
 
-def damaged_copy(src: Path, dst: Path, damage: callable) -> Path:
+def patched_copy(src: Path, dst: Path, offset: int, patch: bytes) -> Path:
+    """A copy of the WAL ``src`` with ``patch`` written over its segment at ``offset``."""
     shutil.copytree(src, dst)
-    path = only_segment(dst)
-    data = bytearray(path.read_bytes())
-    path.write_bytes(damage(data))
+    with open(only_segment(dst), "r+b") as f:
+        f.seek(offset)
+        f.write(patch)
     return dst
 
 
@@ -95,12 +96,8 @@ def test_flipped_byte_in_the_middle_names_file_and_offset(
 ) -> None:
     offsets, _ = record_offsets(only_segment(four_batches))
     victim = offsets[-4]  # entry 2, with later records after it
-
-    def damage(data: bytearray) -> bytes:
-        data[victim + 20] ^= 0x40
-        return bytes(data)
-
-    d = damaged_copy(four_batches, tmp_path / "flip", damage)
+    byte = only_segment(four_batches).read_bytes()[victim + 20]
+    d = patched_copy(four_batches, tmp_path / "flip", victim + 20, bytes([byte ^ 0x40]))
     with pytest.raises(WalCorruptError) as info:
         WAL.open(d, segment_size=SEGMENT)
     assert info.value.offset == victim
@@ -114,13 +111,10 @@ def test_garbage_length_word_in_the_middle_is_corruption(
 ) -> None:
     offsets, _ = record_offsets(only_segment(four_batches))
     victim = offsets[3]
-
-    def damage(data: bytearray) -> bytes:
-        data[victim + 7] = 0x55  # an impossible padding count
-        return bytes(data)
-
+    # An impossible padding count in the top byte of the length word.
+    d = patched_copy(four_batches, tmp_path / "word", victim + 7, b"\x55")
     with pytest.raises(WalCorruptError, match=f"offset {victim}: invalid length word"):
-        WAL.open(damaged_copy(four_batches, tmp_path / "word", damage), segment_size=SEGMENT)
+        WAL.open(d, segment_size=SEGMENT)
 
 
 def test_corruption_in_a_sealed_segment_is_never_cut(tmp_path: Path) -> None:

@@ -19,6 +19,6 @@ class ClusterService:
         if request.linearizable:
             await self._server.linearizable_read()
         return pb.MemberListResponse(
-            header=self._server.header(),
+            header=self._server.header(revision=0),
             members=[m.to_pb() for m in self._membership.members()],
         )

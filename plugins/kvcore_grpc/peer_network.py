@@ -1,0 +1,95 @@
+"""The gRPC peer network: a listener for peers plus one sender per peer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+import grpc
+
+from kvcore.api.kvcorepb.peer_pb2_grpc import add_PeerServicer_to_server
+from kvcore.raft.messages import Message, MessageType
+from kvcore.transport import PeerHandler
+
+from .peer_sender import PeerSender
+from .peer_service import PeerService
+from .peer_wire import SERVER_OPTIONS, target
+
+log = logging.getLogger(__name__)
+
+
+class GrpcPeerNetwork:
+    """kvcore's :class:`kvcore.transport.PeerNetwork` over gRPC (see ``peer.proto``).
+
+    Its own grpc.aio server on ``address``, apart from the client listener, so that
+    client load and peer traffic do not share a server's limits.
+    """
+
+    def __init__(self, address: str, local_id: int, cluster_id: int, handler: PeerHandler) -> None:
+        self.address = address
+        self._local_id = local_id
+        self._cluster_id = cluster_id
+        self._handler = handler
+        self._service = PeerService(local_id, cluster_id, handler)
+        self._server: grpc.aio.Server | None = None
+        self._senders: dict[int, PeerSender] = {}
+        # Senders of removed peers, still closing their channels.
+        self._retiring: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        add_PeerServicer_to_server(self._service, server)
+        try:
+            port = server.add_insecure_port(self.address)
+        except RuntimeError:  # how recent grpcio reports a failed bind
+            port = 0
+        if port == 0:
+            await server.stop(None)  # else its finalizer needs this loop, maybe closed by then
+            raise OSError(f"cannot listen for peers on {self.address}")
+        await server.start()
+        self._server = server
+
+    async def stop(self, grace: float) -> None:
+        senders = list(self._senders.values())
+        self._senders.clear()
+        await asyncio.gather(*(s.stop() for s in senders), *self._retiring)
+        if self._server is not None:
+            self._service.close()
+            await self._server.stop(grace)
+            self._server = None
+
+    def set_peers(self, peers: Mapping[int, list[str]]) -> None:
+        wanted: dict[int, str] = {}
+        for peer_id, urls in peers.items():
+            if peer_id == self._local_id or not urls:
+                continue
+            try:
+                wanted[peer_id] = target(urls[0])
+            except ValueError as exc:
+                # Membership comes from client requests; one bad URL must not stop raft.
+                log.error("peer %x left out: %s", peer_id, exc)
+        for peer_id, sender in list(self._senders.items()):
+            if wanted.get(peer_id) != sender.target:
+                del self._senders[peer_id]
+                self._retire(sender)
+        for peer_id, address in wanted.items():
+            if peer_id not in self._senders:
+                self._senders[peer_id] = PeerSender(
+                    peer_id, address, self._local_id, self._cluster_id, self._handler
+                )
+
+    def send(self, messages: list[Message]) -> None:
+        for message in messages:
+            sender = self._senders.get(message.to)
+            if sender is not None:
+                sender.send(message)
+            elif message.type == MessageType.SNAP:
+                self._handler.report_snapshot(message.to, False)
+            else:
+                self._handler.report_unreachable(message.to)
+
+    def _retire(self, sender: PeerSender) -> None:
+        task = asyncio.create_task(sender.stop(), name=f"kvcore-peer-{sender.peer_id:x}-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)

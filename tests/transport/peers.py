@@ -1,0 +1,116 @@
+"""Peer networks on loopback for the transport tests, with handlers that record."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from kvcore_grpc import GrpcTransport
+from kvcore_grpc.transport import GrpcOptions
+from support.ports import HOST, free_ports
+
+from kvcore.raft.messages import Message, MessageType
+from kvcore.transport import PeerNetwork
+
+CLUSTER_ID = 0xC1
+# Every test finishes in seconds; this only turns a hang into a failure.
+TEST_TIMEOUT = 20.0
+
+
+@dataclass
+class RecordingHandler:
+    members_blob: bytes = b"members"
+    received: list[Message] = field(default_factory=list)
+    unreachable: list[int] = field(default_factory=list)
+    snapshots: list[tuple[int, bool]] = field(default_factory=list)
+
+    def receive(self, message: Message) -> None:
+        self.received.append(message)
+
+    def report_unreachable(self, peer_id: int) -> None:
+        self.unreachable.append(peer_id)
+
+    def report_snapshot(self, peer_id: int, ok: bool) -> None:
+        self.snapshots.append((peer_id, ok))
+
+    def members(self) -> bytes:
+        return self.members_blob
+
+
+@dataclass
+class Member:
+    id: int
+    address: str
+    handler: RecordingHandler
+    network: PeerNetwork
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+
+def new_member(member_id: int, port: int, cluster_id: int = CLUSTER_ID) -> Member:
+    address = f"{HOST}:{port}"
+    handler = RecordingHandler()
+    network = GrpcTransport().peer_network(address, member_id, cluster_id, handler, GrpcOptions())
+    return Member(member_id, address, handler, network)
+
+
+@asynccontextmanager
+async def members(
+    count: int, *, cluster_ids: list[int] | None = None, started: int | None = None
+) -> AsyncIterator[list[Member]]:
+    """``count`` members (ids 1..count) that know each other; the first ``started``
+    (default all) are listening. All are stopped on the way out."""
+    ids = cluster_ids or [CLUSTER_ID] * count
+    group = [new_member(i + 1, port, ids[i]) for i, port in enumerate(free_ports(count))]
+    try:
+        for m in group[:started]:
+            await m.network.start()
+        peers = {m.id: [m.url] for m in group}
+        for m in group:
+            m.network.set_peers(peers)
+        yield group
+    finally:
+        for m in group:
+            await m.network.stop(0)
+
+
+def message(to: int, frm: int, index: int, kind: MessageType = MessageType.HEARTBEAT) -> Message:
+    return Message(type=kind, to=to, frm=frm, term=3, index=index, commit=index)
+
+
+async def eventually(
+    condition: Callable[[], Any], timeout: float = 5.0, each: Callable[[], None] | None = None
+) -> None:
+    """Poll ``condition`` every 10 ms (calling ``each`` before every poll) until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if each is not None:
+            each()
+        if condition():
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Runs an async test on a fresh loop, and checks it left no task behind."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        async def body() -> None:
+            await asyncio.wait_for(test(*args, **kwargs), TEST_TIMEOUT)
+            await asyncio.sleep(0)  # let cancelled tasks finish
+            left = asyncio.all_tasks() - {asyncio.current_task()}
+            assert not left, f"tasks left running: {left}"
+
+        asyncio.run(body())
+
+    return run
