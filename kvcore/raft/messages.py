@@ -40,18 +40,6 @@ LOCAL_TYPES = frozenset(
     }
 )
 
-RESPONSE_TYPES = frozenset(
-    {
-        MessageType.APP_RESP,
-        MessageType.VOTE_RESP,
-        MessageType.HEARTBEAT_RESP,
-        MessageType.UNREACHABLE,
-        MessageType.READ_INDEX_RESP,
-        MessageType.PRE_VOTE_RESP,
-    }
-)
-
-
 # Vote requests sent on a leader's TIMEOUT_NOW carry this, so followers that still
 # see a live leader (check-quorum lease) grant them anyway.
 CAMPAIGN_TRANSFER = b"CampaignTransfer"

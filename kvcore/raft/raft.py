@@ -94,7 +94,10 @@ class Raft:
     # -- sending --------------------------------------------------------------
 
     def send(self, m: Message) -> None:
-        m.frm = self.id
+        if m.frm == NONE:
+            # Forwarded messages keep their origin: a forwarded TRANSFER_LEADER names
+            # the transferee in frm, a forwarded proposal its proposer.
+            m.frm = self.id
         if m.type in (MT.VOTE, MT.VOTE_RESP, MT.PRE_VOTE, MT.PRE_VOTE_RESP):
             # Vote traffic names its own term: pre-votes are for a term not yet entered.
             if m.term == 0:

@@ -57,6 +57,3 @@ class ReadOnly:
 
     def last_pending_ctx(self) -> bytes:
         return self._queue[-1] if self._queue else b""
-
-    def pending_count(self) -> int:
-        return len(self._queue)

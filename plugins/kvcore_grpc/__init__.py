@@ -1,4 +1,5 @@
-"""kvcore's gRPC transport: etcd's v3 gRPC API for clients.
+"""kvcore's gRPC transport: etcd's v3 gRPC API for clients, and raft traffic between
+members (a stream of raft messages per peer, snapshots in chunks).
 
 Packaged as any third-party transport is: this module's ``plugin`` is named by an
 entry point in the ``kvcore.transports`` group.

@@ -12,6 +12,7 @@ from kvcore.api.kvcorepb.peer_pb2_grpc import add_PeerServicer_to_server
 from kvcore.raft.messages import Message, MessageType
 from kvcore.transport import PeerHandler
 
+from .binding import bind_and_start
 from .peer_sender import PeerSender
 from .peer_service import PeerService
 from .peer_wire import SERVER_OPTIONS, target
@@ -31,7 +32,7 @@ class GrpcPeerNetwork:
         self._local_id = local_id
         self._cluster_id = cluster_id
         self._handler = handler
-        self._service = PeerService(local_id, cluster_id, handler)
+        self._service: PeerService | None = None
         self._server: grpc.aio.Server | None = None
         self._senders: dict[int, PeerSender] = {}
         # Senders of removed peers, still closing their channels.
@@ -39,25 +40,19 @@ class GrpcPeerNetwork:
 
     async def start(self) -> None:
         server = grpc.aio.server(options=SERVER_OPTIONS)
-        add_PeerServicer_to_server(self._service, server)
-        try:
-            port = server.add_insecure_port(self.address)
-        except RuntimeError:  # how recent grpcio reports a failed bind
-            port = 0
-        if port == 0:
-            await server.stop(None)  # else its finalizer needs this loop, maybe closed by then
-            raise OSError(f"cannot listen for peers on {self.address}")
-        await server.start()
-        self._server = server
+        service = PeerService(self._local_id, self._cluster_id, self._handler)
+        add_PeerServicer_to_server(service, server)
+        await bind_and_start(server, self.address, "peers")
+        self._server, self._service = server, service
 
     async def stop(self, grace: float) -> None:
         senders = list(self._senders.values())
         self._senders.clear()
         await asyncio.gather(*(s.stop() for s in senders), *self._retiring)
-        if self._server is not None:
+        if self._server is not None and self._service is not None:
             self._service.close()
             await self._server.stop(grace)
-            self._server = None
+            self._server = self._service = None
 
     def set_peers(self, peers: Mapping[int, list[str]]) -> None:
         wanted: dict[int, str] = {}

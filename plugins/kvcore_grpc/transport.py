@@ -12,6 +12,7 @@ from kvcore.api.v3electionpb import v3election_pb2
 from kvcore.api.v3lockpb import v3lock_pb2
 from kvcore.transport import PeerHandler, Services
 
+from .binding import bind_and_start
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
@@ -80,9 +81,7 @@ class GrpcServer:
             ]
         )
         server.add_generic_rpc_handlers(generic_handlers(API_FILES, self._services))
-        if server.add_insecure_port(self.address) == 0:
-            raise OSError(f"cannot listen on {self.address}")
-        await server.start()
+        await bind_and_start(server, self.address, "clients")
         self._server = server
 
     async def stop(self, grace: float) -> None:

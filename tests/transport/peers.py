@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from kvcore_grpc.transport import GrpcOptions
 from support.ports import HOST, free_ports
 
 from kvcore.raft.messages import Message, MessageType
+from kvcore.raft.types import ConfState, Snapshot, SnapshotMetadata
 from kvcore.transport import PeerNetwork
 
 CLUSTER_ID = 0xC1
@@ -82,6 +84,13 @@ async def members(
 
 def message(to: int, frm: int, index: int, kind: MessageType = MessageType.HEARTBEAT) -> Message:
     return Message(type=kind, to=to, frm=frm, term=3, index=index, commit=index)
+
+
+def snapshot_message(to: int, frm: int, size: int) -> Message:
+    """A SNAP message with ``size`` bytes of data (the same bytes for the same size)."""
+    meta = SnapshotMetadata(index=42, term=3, conf_state=ConfState(voters=[1, 2, 3]))
+    data = random.Random(size).randbytes(size)
+    return Message(type=MessageType.SNAP, to=to, frm=frm, term=3, snapshot=Snapshot(meta, data))
 
 
 async def eventually(

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from kvcore_grpc.peer_snapshot import CHUNK_BYTES, SnapshotAssembly, snapshot_chunks
 
-from kvcore.raft.messages import Message, MessageType
-from kvcore.raft.types import ConfState, Snapshot, SnapshotMetadata
+from kvcore.raft.messages import MessageType
 
-from .peers import CLUSTER_ID, eventually, members, message, run_async
-
-
-def _snap(to: int, frm: int, size: int) -> Message:
-    meta = SnapshotMetadata(index=42, term=3, conf_state=ConfState(voters=[1, 2, 3]))
-    data = random.Random(size).randbytes(size)
-    return Message(type=MessageType.SNAP, to=to, frm=frm, term=3, snapshot=Snapshot(meta, data))
+from .peers import CLUSTER_ID, eventually, members, message, run_async, snapshot_message
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK_BYTES, CHUNK_BYTES + 1])
 def test_chunks_reassemble(size: int) -> None:
-    snap = _snap(2, 1, size)
+    snap = snapshot_message(2, 1, size)
     head, *rest = snapshot_chunks(snap, CLUSTER_ID, 1)
     assert head.total_size == size and not head.data
     assert all(len(c.data) <= CHUNK_BYTES for c in rest)
@@ -32,7 +23,7 @@ def test_chunks_reassemble(size: int) -> None:
 
 
 def test_a_short_or_long_snapshot_is_refused() -> None:
-    head, *rest = snapshot_chunks(_snap(2, 1, 10), CLUSTER_ID, 1)
+    head, *rest = snapshot_chunks(snapshot_message(2, 1, 10), CLUSTER_ID, 1)
     with pytest.raises(ValueError, match="ended after 0 of 10"):
         SnapshotAssembly(head).finish()
     assembly = SnapshotAssembly(head)
@@ -46,7 +37,7 @@ def test_a_short_or_long_snapshot_is_refused() -> None:
 @run_async
 async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
     async with members(2) as (a, b):
-        snap = _snap(2, 1, 5 * 1024 * 1024 + 7)
+        snap = snapshot_message(2, 1, 5 * 1024 * 1024 + 7)
         a.network.send([message(2, 1, 1), snap, message(2, 1, 2)])
         await eventually(lambda: a.handler.snapshots == [(2, True)])
         received = {m.type: m for m in b.handler.received}
@@ -57,8 +48,8 @@ async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
 @run_async
 async def test_a_snapshot_to_a_down_peer_fails() -> None:
     async with members(2, started=1) as (a, _):
-        a.network.send([_snap(2, 1, 100)])
+        a.network.send([snapshot_message(2, 1, 100)])
         await eventually(lambda: a.handler.snapshots == [(2, False)])
         await eventually(lambda: 2 in a.handler.unreachable)  # the stream's failure
-        a.network.send([_snap(2, 1, 100)])  # known down: reported without trying
+        a.network.send([snapshot_message(2, 1, 100)])  # known down: reported without trying
         assert a.handler.snapshots == [(2, False), (2, False)]

@@ -13,7 +13,15 @@ from support.ports import free_port
 from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.types import Entry
 
-from .peers import CLUSTER_ID, eventually, members, message, new_member, run_async
+from .peers import (
+    CLUSTER_ID,
+    eventually,
+    members,
+    message,
+    new_member,
+    run_async,
+    snapshot_message,
+)
 
 
 def _append(to: int, frm: int, index: int) -> Message:
@@ -147,8 +155,11 @@ async def test_stop_ends_everything_promptly() -> None:
         for m in group:
             m.network.send([message(p.id, m.id, 1) for p in group if p is not m])
         await eventually(lambda: all(len(m.handler.received) == 2 for m in group))
+        group[0].network.send([snapshot_message(2, 1, 20 * 1024 * 1024)])
+        await asyncio.sleep(0.02)  # let the transfer begin
         start = time.monotonic()
         for m in group:
             await m.network.stop(grace=5.0)  # streams are ended, not waited for
         assert time.monotonic() - start < 2.0
+        assert group[0].handler.snapshots == []  # cut short by the stop, not failed
     # run_async checks that no task is left

@@ -1,0 +1,17 @@
+"""Binding a grpc.aio server to its address, with one error for every way it fails."""
+
+from __future__ import annotations
+
+import grpc
+
+
+async def bind_and_start(server: grpc.aio.Server, address: str, what: str) -> None:
+    """Bind ``server`` to ``address`` and start it; ``OSError`` if it cannot listen."""
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # how recent grpcio reports a failed bind
+        port = 0
+    if port == 0:
+        await server.stop(None)  # else its finalizer needs this loop, maybe closed by then
+        raise OSError(f"cannot listen for {what} on {address}")
+    await server.start()
