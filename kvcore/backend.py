@@ -22,7 +22,8 @@ Contracts every engine keeps (``kvcore.testing.engine_conformance`` checks them)
   before it discards WAL segments). Only one write transaction is open at a time; the
   core guarantees it and engines may assume it.
 * All calls are synchronous and may block on disk; the core runs them off the event
-  loop where they can. A backend is used from one thread at a time.
+  loop where they can. A backend is used from one thread at a time, and a write
+  transaction is committed or aborted on the thread that opened it (LMDB requires it).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ speed: changing one long key rewrites its whole group.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from typing import Final
 
 PREFIX: Final = 509
@@ -65,12 +64,10 @@ def pack_group(entries: dict[bytes, bytes]) -> bytes:
     return b"".join(parts)
 
 
-def pairs(record_key: bytes, record: bytes, reverse: bool) -> Iterator[tuple[bytes, bytes]]:
+def pairs(record_key: bytes, record: bytes, reverse: bool) -> list[tuple[bytes, bytes]]:
     """The bucket pairs one LMDB record holds, in key order (or reversed)."""
     if len(record_key) != GROUP_KEY_LEN:
-        yield record_key[len(TAG) :], record
-        return
+        return [(record_key[len(TAG) :], record)]
     prefix = record_key[len(TAG) : -1]
-    entries = list(unpack_group(record).items())
-    for suffix, value in reversed(entries) if reverse else entries:
-        yield prefix + suffix, value
+    entries = [(prefix + suffix, value) for suffix, value in unpack_group(record).items()]
+    return entries[::-1] if reverse else entries

@@ -6,10 +6,16 @@ own writes and becomes visible all at once on commit. What is added here is the 
 encoding of :mod:`kvcore_lmdb.keys` and ranges over cursors. Transactions are begun
 with ``buffers=False``, so every key and value handed out is a ``bytes`` copy that
 outlives the transaction, never a view into the map.
+
+Threads: read transactions may move between threads. A write transaction must end
+(commit or abort) on the thread that began it: LMDB's writer lock is a mutex owned by
+that thread, and releasing it from another one leaves it held, so the next ``write()``
+would hang. Ending it elsewhere raises instead.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 
@@ -56,6 +62,14 @@ class LmdbReadTxn:
 
 
 class LmdbWriteTxn(LmdbReadTxn):
+    def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, lmdb._Database]) -> None:
+        super().__init__(txn, dbs)
+        self._thread = threading.get_ident()
+
+    def _on_own_thread(self) -> None:
+        if threading.get_ident() != self._thread:
+            raise RuntimeError("an LMDB write transaction must end on the thread that began it")
+
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         db = self._dbs[bucket]
         if keys.is_long(key):
@@ -97,9 +111,11 @@ class LmdbWriteTxn(LmdbReadTxn):
             ) from exc
 
     def commit(self) -> None:
+        self._on_own_thread()
         self._write(self._txn.commit)
 
     def abort(self) -> None:
+        self._on_own_thread()
         self._txn.abort()
 
     def __enter__(self) -> LmdbWriteTxn:

@@ -15,7 +15,6 @@ readers share them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import islice
 
 from rocksdict import Rdict, RdictIter, ReadOptions
 
@@ -73,13 +72,15 @@ class RocksdbReadTxn:
         limit: int = 0,
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
-        pairs = scan.scan(self._at().iterator(bucket), start, end, reverse)
-        return islice(pairs, limit) if limit > 0 else pairs
+        return scan.scan(self._at().iterator(bucket), start, end, limit, reverse)
 
     def close(self) -> None:
         if self._point is not None:
             self._point.leave()
             self._point = None
+
+    def __del__(self) -> None:
+        self.close()  # a dropped reader must not pin its point's files forever
 
     def __enter__(self) -> RocksdbReadTxn:
         return self

@@ -17,7 +17,10 @@ from sortedcontainers import SortedDict
 ABSENT: Final = object()
 """A pending delete in a write transaction's overlay."""
 
-_CHUNK: Final = 256
+# Pairs read per chunk: few at first (a ``limit=1`` range reads one value, not hundreds),
+# doubling up to a size that makes the re-seek per chunk negligible.
+_FIRST_CHUNK: Final = 8
+_MAX_CHUNK: Final = 1024
 
 Pairs = Iterator[tuple[bytes, bytes]]
 
@@ -27,14 +30,23 @@ def get(iterator: RdictIter, key: bytes) -> bytes | None:
     return iterator.value() if iterator.valid() and iterator.key() == key else None
 
 
-def scan(iterator: RdictIter, start: bytes, end: bytes | None, reverse: bool) -> Pairs:
-    """Yield the iterator's pairs in ``[start, end)``, ascending or descending."""
+def scan(iterator: RdictIter, start: bytes, end: bytes | None, limit: int, reverse: bool) -> Pairs:
+    """Yield the iterator's pairs in ``[start, end)``, ascending or descending, at most
+    ``limit`` of them when ``limit > 0``."""
+    remaining = limit if limit > 0 else None
+    size = _FIRST_CHUNK
     lo, hi = start, end
     while True:
-        chunk = _chunk(iterator, lo, hi, reverse)
+        wanted = size if remaining is None else min(size, remaining)
+        chunk = _chunk(iterator, lo, hi, reverse, wanted)
         yield from chunk
-        if len(chunk) < _CHUNK:
+        if len(chunk) < wanted:
             return
+        if remaining is not None:
+            remaining -= wanted
+            if remaining == 0:
+                return
+        size = min(2 * size, _MAX_CHUNK)
         if reverse:
             hi = chunk[-1][0]
         else:
@@ -42,7 +54,7 @@ def scan(iterator: RdictIter, start: bytes, end: bytes | None, reverse: bool) ->
 
 
 def _chunk(
-    iterator: RdictIter, lo: bytes, hi: bytes | None, reverse: bool
+    iterator: RdictIter, lo: bytes, hi: bytes | None, reverse: bool, size: int
 ) -> list[tuple[bytes, bytes]]:
     pairs: list[tuple[bytes, bytes]] = []
     if reverse:
@@ -52,12 +64,15 @@ def _chunk(
             iterator.seek_for_prev(hi)  # lands on hi itself when present
             if iterator.valid() and iterator.key() >= hi:
                 iterator.prev()
-        while len(pairs) < _CHUNK and iterator.valid() and iterator.key() >= lo:
-            pairs.append((iterator.key(), iterator.value()))
+        while len(pairs) < size and iterator.valid():
+            key = iterator.key()
+            if key < lo:
+                break
+            pairs.append((key, iterator.value()))
             iterator.prev()
     else:
         iterator.seek(lo)
-        while len(pairs) < _CHUNK and iterator.valid():
+        while len(pairs) < size and iterator.valid():
             key = iterator.key()
             if hi is not None and key >= hi:
                 break

@@ -52,7 +52,8 @@ class RocksdbWriteTxn:
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
         overlay = self._overlay(bucket)
-        base = scan.scan(self._families[bucket].iter(ReadOptions()), start, end, reverse)
+        # No limit on the base: pending deletes may hide some of its pairs.
+        base = scan.scan(self._families[bucket].iter(ReadOptions()), start, end, 0, reverse)
         pairs = scan.merge(base, overlay, start, end, reverse)
         return islice(pairs, limit) if limit > 0 else pairs
 

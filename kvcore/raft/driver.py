@@ -9,7 +9,6 @@ Ready: one WAL write and one fsync per batch of concurrent writes.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -19,6 +18,7 @@ from kvcore.raft.rawnode import RawNode, Ready
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import SoftState
 from kvcore.raft.types import Entry, HardState, Snapshot
+from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Driver:
         self._tick_seconds = tick_seconds
         self._wake = asyncio.Event()
         # One thread: WAL writes stay ordered and never occupy the event loop.
-        self._disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kvcore-wal")
+        self._disk = Worker("kvcore-wal")
 
     def propose(self, data: bytes) -> None:
         """Raises ``ProposalDroppedError`` when no leader can take it now."""
@@ -95,7 +95,7 @@ class Driver:
                 tasks.create_task(self._tick_loop())
                 tasks.create_task(self._ready_loop())
         finally:
-            self._disk.shutdown(wait=True)
+            self._disk.close()
 
     async def _tick_loop(self) -> None:
         while True:
@@ -104,22 +104,19 @@ class Driver:
             self._wake.set()
 
     async def _ready_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self.node.has_ready():
                 rd = self.node.ready()
-                await self._handle(loop, rd)
+                await self._handle(rd)
                 self.node.advance(rd)
 
-    async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
+    async def _handle(self, rd: Ready) -> None:
         if rd.soft_state is not None:
             self._machine.on_soft_state(rd.soft_state)
         if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
-            await loop.run_in_executor(
-                self._disk, self._log.persist, rd.hard_state, rd.entries, rd.snapshot
-            )
+            await self._disk.call(self._log.persist, rd.hard_state, rd.entries, rd.snapshot)
             self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
         if rd.messages:
             self._send(rd.messages)

@@ -15,6 +15,14 @@ The driver loop, in order:
         4. serve rd.read_states once applied >= read_state.index
         5. node.advance(rd)
     Call advance(rd) before the next ready(). Never call RawNode from two threads.
+
+Starting: a founding member of a new cluster persists bootstrap.bootstrap_snapshot(
+voters) (MemoryStorage: bootstrap.bootstrap(storage, voters)) and then creates its
+RawNode; every founder uses the same voter list. A member joining an existing cluster
+starts on an empty storage after the change adding it is proposed; the leader sends it
+a snapshot carrying the configuration. A restarting member reopens its storage (hard
+state, snapshot, entries) and passes Config.applied = the index its application state
+already reflects; committed entries above it come out again in committed_entries.
 """
 
 from __future__ import annotations

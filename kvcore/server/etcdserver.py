@@ -101,7 +101,8 @@ class EtcdServer:
             self._wait.cancel(request_id)
             raise errors.NO_LEADER from None
         try:
-            return await asyncio.wait_for(future, self.limits.request_timeout)
+            async with asyncio.timeout(self.limits.request_timeout):
+                return await future
         except TimeoutError:
             self._wait.cancel(request_id)
             raise errors.TIMEOUT from None
@@ -114,10 +115,9 @@ class EtcdServer:
             self._next_read = asyncio.get_running_loop().create_future()
             asyncio.get_running_loop().call_soon(self._start_read_round)
         try:
-            index = await asyncio.wait_for(
-                asyncio.shield(self._next_read), self.limits.request_timeout
-            )
-            await asyncio.wait_for(self._index_wait.wait(index), self.limits.request_timeout)
+            async with asyncio.timeout(self.limits.request_timeout):
+                index = await asyncio.shield(self._next_read)
+                await self._index_wait.wait(index)
         except TimeoutError:
             raise errors.TIMEOUT from None
 

@@ -75,7 +75,7 @@ class Node:
         )
         try:
             raft_log = DurableLog.open(
-                member_dir, self.identity, [self.identity.member_id], cfg.wal.segment_bytes
+                member_dir / "raft", self.identity, [self.identity.member_id], cfg.wal.segment_bytes
             )
             try:
                 await self._serve(backend, raft_log, stop)

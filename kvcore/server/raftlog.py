@@ -1,6 +1,8 @@
 """The raft log on disk - WAL plus snapshot files - and the in-memory copy raft reads.
 
-Layout under ``<data_dir>/member/``: ``wal/`` (see ``kvcore.wal``) and ``snap/``.
+Layout of the log's own directory (``<data_dir>/member/raft/``): ``wal/`` (see
+``kvcore.wal``) and ``snap/``. Nothing else lives there: a founding member's first log
+is built beside it and renamed into place whole.
 Every method here blocks on disk except :meth:`DurableLog.mirror`; the driver calls
 :meth:`persist` from its worker thread and :meth:`mirror` on the event loop after it.
 """
@@ -40,15 +42,15 @@ class DurableLog:
     @classmethod
     def open(
         cls,
-        member_dir: Path,
+        log_dir: Path,
         identity: Identity,
         voters: list[int],
         segment_bytes: int,
     ) -> DurableLog:
         """Reopen the member's log, or create it for a founding member of ``voters``."""
-        if not WAL.exists(member_dir / "wal"):
-            _create(member_dir, identity, voters, segment_bytes)
-        wal_dir, snapshotter = member_dir / "wal", Snapshotter(member_dir / "snap")
+        if not WAL.exists(log_dir / "wal"):
+            _create(log_dir, identity, voters, segment_bytes)
+        wal_dir, snapshotter = log_dir / "wal", Snapshotter(log_dir / "snap")
         storage = MemoryStorage()
         snapshot = snapshotter.load_newest()
         marker = (
@@ -60,7 +62,7 @@ class DurableLog:
         if found != identity:
             wal.close()
             raise IdentityMismatchError(
-                f"{member_dir}: holds member {found.member_id:x} of cluster "
+                f"{log_dir}: holds member {found.member_id:x} of cluster "
                 f"{found.cluster_id:x}, but the config describes member "
                 f"{identity.member_id:x} of cluster {identity.cluster_id:x}"
             )
@@ -96,10 +98,10 @@ class DurableLog:
         self._wal.close()
 
 
-def _create(member_dir: Path, identity: Identity, voters: list[int], segment_bytes: int) -> None:
+def _create(log_dir: Path, identity: Identity, voters: list[int], segment_bytes: int) -> None:
     """Write a founding member's first log in a temp dir, then rename it into place,
     so a crash during bootstrap leaves nothing half made."""
-    tmp = member_dir.with_name(member_dir.name + ".tmp")
+    tmp = log_dir.with_name(log_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "snap").mkdir(parents=True)
@@ -108,10 +110,10 @@ def _create(member_dir: Path, identity: Identity, voters: list[int], segment_byt
     with WAL.create(tmp / "wal", metadata, segment_size=segment_bytes) as wal:
         _save_snapshot(wal, Snapshotter(tmp / "snap"), first)
         wal.save(HardState(term=first.metadata.term, commit=first.metadata.index), [])
-    if member_dir.exists():
-        shutil.rmtree(member_dir)  # an empty leftover: WAL.exists said there is no log
-    tmp.rename(member_dir)
-    fsync_dir(member_dir.parent)
+    if log_dir.exists():
+        shutil.rmtree(log_dir)  # a log-less leftover: WAL.exists said there is no log
+    tmp.rename(log_dir)
+    fsync_dir(log_dir.parent)
 
 
 def _save_snapshot(wal: WAL, snapshotter: Snapshotter, snapshot: Snapshot) -> None:

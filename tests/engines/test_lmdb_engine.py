@@ -3,6 +3,7 @@ the space it reports and gives back, and its registration."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pydantic
@@ -118,3 +119,16 @@ def test_registered_through_its_entry_point() -> None:
     engine = Registry().engine("lmdb")
     assert isinstance(engine, LmdbEngine)
     assert engine.options_model is LmdbOptions
+
+
+def test_write_txn_ending_on_another_thread_raises_instead_of_hanging(tmp_path: Path) -> None:
+    backend = open_backend(tmp_path)
+    txn = backend.write()
+    txn.put("one", b"k", b"v")
+    with ThreadPoolExecutor(1) as other, pytest.raises(RuntimeError, match="thread"):
+        other.submit(txn.commit).result()
+    txn.commit()
+    with backend.write() as txn:  # the writer lock was released
+        txn.put("one", b"k2", b"v")
+        txn.commit()
+    backend.close()

@@ -203,3 +203,21 @@ def test_write_txn_may_delete_what_it_is_ranging_over(
         txn.commit()
     with backend.read() as txn:
         assert list(txn.range("two", b"")) == []
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_limits_across_many_keys(open_backend: Callable[[], Backend], reverse: bool) -> None:
+    backend = open_backend()
+    keys = [b"%05d" % i for i in range(3000)]
+    with backend.write() as txn:
+        for key in keys:
+            txn.put("one", key, key)
+        txn.commit()
+    ordered = keys[::-1] if reverse else keys
+    with backend.read() as reader, backend.write() as writer:
+        for limit in (1, 7, 8, 9, 100, 1023, 2500, 3001):
+            for end in (None, keys[2000]):
+                want = [k for k in ordered if k >= keys[5] and (end is None or k < end)]
+                for txn in (reader, writer):
+                    got = txn.range("one", keys[5], end, limit=limit, reverse=reverse)
+                    assert [k for k, _ in got] == want[:limit], (limit, end)

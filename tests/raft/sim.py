@@ -47,6 +47,7 @@ class SimOptions:
     max_size_per_msg: int = 128  # small, so flow control and batching get exercised
     pre_vote: bool = True
     check_quorum: bool = True
+    lease_reads: bool = False
     # faults, per round
     drop: float = 0.05
     dup: float = 0.03
@@ -280,6 +281,7 @@ class Cluster:
                 max_inflight_msgs=self.opts.max_inflight,
                 pre_vote=self.opts.pre_vote,
                 check_quorum=self.opts.check_quorum,
+                read_only_lease_based=self.opts.lease_reads,
                 rng=random.Random(self.rng.getrandbits(32)),
             )
         )

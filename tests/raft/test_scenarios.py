@@ -85,6 +85,15 @@ def test_read_index_on_leader_and_follower() -> None:
         c.run_until(lambda n=served: c.check.reads_served == n, max_ticks=10)
 
 
+def test_lease_based_read_needs_no_heartbeat_round() -> None:
+    c = quiet(lease_reads=True)
+    c.elect(1)
+    commit_value(c, 1, b"w1")
+    c.read(1)
+    c.handle_ready(c.nodes[1])
+    assert c.check.reads_served == 1
+
+
 def test_read_index_waits_for_commit_in_new_term() -> None:
     c = quiet()
     c.raw(1).campaign()

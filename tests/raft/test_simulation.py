@@ -40,21 +40,21 @@ class Scenario:
 
 
 SCENARIOS = {
-    "three_nodes": Scenario(lambda: SimOptions(voters=3, election_tick=5), 240, 900, 0),
-    "five_nodes": Scenario(lambda: SimOptions(voters=5, election_tick=5), 240, 300, 10**6),
+    "three_nodes": Scenario(lambda: SimOptions(voters=3, election_tick=5), 240, 700, 0),
+    "five_nodes": Scenario(lambda: SimOptions(voters=5, election_tick=5), 240, 200, 10**6),
     "no_prevote": Scenario(
         lambda: SimOptions(voters=3, election_tick=5, pre_vote=False, check_quorum=False),
         240,
-        200,
+        150,
         2 * 10**6,
     ),
     "transfer": Scenario(
-        lambda: SimOptions(voters=3, election_tick=5, transfer=0.02), 240, 200, 3 * 10**6
+        lambda: SimOptions(voters=3, election_tick=5, transfer=0.02), 240, 150, 3 * 10**6
     ),
     "conf_change": Scenario(
         lambda: SimOptions(voters=3, spares=2, election_tick=5, conf_change=0.05, transfer=0.005),
         300,
-        300,
+        250,
         4 * 10**6,
     ),
     "wire_codec": Scenario(
@@ -65,6 +65,8 @@ SCENARIOS = {
     ),
 }
 
+
+DEFAULT_TOTAL = sum(s.seeds for s in SCENARIOS.values())
 
 EXPECTED = {
     "transfer": ["TIMEOUT_NOW"],
@@ -77,7 +79,7 @@ def seeds_for(s: Scenario) -> list[int]:
     if only is not None:
         return [int(only)]
     total = int(os.environ.get("KVCORE_RAFT_SEEDS", "0"))
-    count = s.seeds if total <= 0 else max(1, total * s.seeds // 2000)
+    count = s.seeds if total <= 0 else max(1, total * s.seeds // DEFAULT_TOTAL)
     return list(range(s.base, s.base + count))
 
 

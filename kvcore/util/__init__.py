@@ -1,0 +1,1 @@
+"""Small asyncio helpers the core shares."""
