@@ -7,11 +7,18 @@ reported at once, each with its field path, before anything is started.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -61,17 +68,65 @@ class RaftConfig(_Strict):
         return self
 
 
+class SnapshotConfig(_Strict):
+    # etcd's --snapshot-count: applied entries between two snapshots of the backend.
+    count: int = Field(default=100_000, gt=0)
+    # Entries kept in the log behind a snapshot, so a slow follower can catch up from
+    # the log rather than a whole snapshot (etcd keeps 5,000).
+    catchup_entries: int = Field(default=5_000, ge=0)
+
+
+def _url_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+PeerUrls = Annotated[list[str], BeforeValidator(_url_list), Field(min_length=1)]
+
+
 class NodeConfig(_Strict):
     name: str = "default"
     data_dir: Path = Field(description="where the WAL, snapshots and engine files live")
+    # etcd's --initial-cluster-token: with a member's peer URLs it fixes the member id.
     cluster_token: str = "kvcore-cluster"
-    # How peers reach this member; with the cluster token it fixes the member id.
-    peer_urls: list[str] = Field(default_factory=lambda: ["http://localhost:2380"], min_length=1)
+    # etcd's --initial-cluster-state: "new" founds a cluster with initial_cluster as its
+    # members; "existing" joins a running one (the member was added with MemberAdd).
+    cluster_state: Literal["new", "existing"] = "new"
+    # etcd's --initial-cluster: name -> peer URLs of every founding member ("new") or of
+    # members to ask about the cluster ("existing"). Empty: a cluster of this node alone.
+    initial_cluster: dict[str, PeerUrls] = Field(default_factory=dict)
+    # etcd's --initial-advertise-peer-urls: how peers reach this member.
+    peer_urls: PeerUrls = Field(default_factory=lambda: ["http://localhost:2380"])
+    # etcd's --listen-peer-urls; needed once the cluster has more than this member.
+    peer_listener: ListenerConfig | None = None
     engine: EngineConfig
     client_listeners: list[ListenerConfig] = Field(min_length=1)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     wal: WalConfig = Field(default_factory=WalConfig)
     raft: RaftConfig = Field(default_factory=RaftConfig)
+    snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
+
+    @model_validator(mode="after")
+    def _cluster(self) -> NodeConfig:
+        if not self.initial_cluster:
+            return self
+        if self.cluster_state == "new":
+            mine = self.initial_cluster.get(self.name)
+            if mine is None:
+                raise ValueError(f"initial_cluster has no member named {self.name!r} (name)")
+            if sorted(mine) != sorted(self.peer_urls):
+                raise ValueError(
+                    f"initial_cluster gives {self.name!r} the peer URLs {mine}, "
+                    f"but peer_urls is {self.peer_urls}"
+                )
+        if self.peer_listener is None and (
+            len(self.initial_cluster) > 1 or self.cluster_state == "existing"
+        ):
+            raise ValueError("peer_listener is required for a cluster of several members")
+        return self
+
+    def founding_members(self) -> dict[str, list[str]]:
+        """name -> peer URLs of the members a "new" cluster starts with."""
+        return dict(self.initial_cluster) or {self.name: list(self.peer_urls)}
 
 
 class ConfigError(Exception):

@@ -135,6 +135,9 @@ TIMEOUT_DUE_TO_CONNECTION_LOST = _e(
 TIMEOUT_WAIT_APPLIED_INDEX = _e(
     _UNAVAILABLE, "etcdserver: request timed out, waiting for the applied index took too long"
 )
+TIMEOUT_LEADER_TRANSFER = _e(
+    _UNAVAILABLE, "etcdserver: request timed out, leader transfer took too long"
+)
 UNHEALTHY = _e(_UNAVAILABLE, "etcdserver: unhealthy cluster")
 CORRUPT = _e(Code.DATA_LOSS, "etcdserver: corrupt cluster")
 NOT_SUPPORTED_FOR_LEARNER = _e(_UNAVAILABLE, "etcdserver: rpc not supported for learner")

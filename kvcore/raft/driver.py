@@ -11,16 +11,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode, Ready
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import SoftState
-from kvcore.raft.types import Entry, HardState, Snapshot
+from kvcore.raft.storage import MemoryStorage
+from kvcore.raft.types import ConfChange, ConfState, Entry, HardState, Snapshot
 from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class SnapshotPlan:
+    """A snapshot to record: the application's state as of ``index``; afterwards the
+    log before ``compact_to`` is dropped (entries kept behind it let slow followers
+    catch up without a whole snapshot)."""
+
+    index: int
+    conf_state: ConfState
+    data: bytes
+    compact_to: int
 
 
 class Log(Protocol):
@@ -35,6 +49,13 @@ class Log(Protocol):
         self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
     ) -> None:
         """Update the storage raft reads; on the event loop, after ``persist``."""
+
+    def persist_snapshot(self, snapshot: Snapshot) -> None:
+        """Blocking: save a snapshot this member took and drop the log it covers."""
+
+    @property
+    def storage(self) -> MemoryStorage:
+        """The storage raft reads."""
 
 
 class StateMachine(Protocol):
@@ -51,6 +72,9 @@ class StateMachine(Protocol):
 
     def on_soft_state(self, state: SoftState) -> None:
         """The leader or this member's role changed."""
+
+    def snapshot_due(self) -> SnapshotPlan | None:
+        """A snapshot to take after the last apply, if one is due."""
 
 
 class Driver:
@@ -78,6 +102,15 @@ class Driver:
 
     def read_index(self, ctx: bytes) -> None:
         self.node.read_index(ctx)
+        self._wake.set()
+
+    def propose_conf_change(self, cc: ConfChange) -> None:
+        """Raises ``ProposalDroppedError`` while another change is pending or no leader."""
+        self.node.propose_conf_change(cc)
+        self._wake.set()
+
+    def transfer_leader(self, to: int) -> None:
+        self.node.transfer_leader(to)
         self._wake.set()
 
     def step(self, message: Message) -> None:
@@ -124,5 +157,15 @@ class Driver:
             self._machine.restore(rd.snapshot)
         if rd.committed_entries:
             self._machine.apply(rd.committed_entries)
+            if (plan := self._machine.snapshot_due()) is not None:
+                await self._snapshot(plan)
         if rd.read_states:
             self._machine.on_read_states(rd.read_states)
+
+    async def _snapshot(self, plan: SnapshotPlan) -> None:
+        storage = self._log.storage
+        snapshot = storage.create_snapshot(plan.index, plan.conf_state, plan.data)
+        await self._disk.call(self._log.persist_snapshot, snapshot)
+        if plan.compact_to > storage.first_index():
+            storage.compact(plan.compact_to)
+        log.info("snapshot taken at index %d", plan.index)

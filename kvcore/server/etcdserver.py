@@ -1,5 +1,6 @@
 """The server core: turns client requests into raft proposals and reads, and applies
-what raft commits. It is the driver's state machine and the services' one dependency.
+what raft commits. It is the driver's state machine, the peer network's handler, and
+the services' one dependency.
 
 Write path: a request is checked, wrapped in an ``InternalRaftRequest`` with a unique
 id, proposed, and answered when the applier resolves that id. Linearizable reads wait
@@ -16,39 +17,56 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from kvcore import errors, schema
+from kvcore import backend_stream, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.backend import Backend, WriteTxn
-from kvcore.config import LimitsConfig
+from kvcore.config import NodeConfig
 from kvcore.mvcc.store import KVStore
-from kvcore.raft.driver import Driver
+from kvcore.raft.codec import decode_conf_change
+from kvcore.raft.driver import Driver, SnapshotPlan
 from kvcore.raft.errors import ProposalDroppedError
+from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
-from kvcore.raft.status import SoftState
-from kvcore.raft.types import Entry, EntryType, Snapshot
+from kvcore.raft.status import Role, SoftState
+from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
+from kvcore.server import conf_apply
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
+from kvcore.server.membership import Membership
 from kvcore.server.raftlog import Identity
 from kvcore.server.wait import IndexWait, Wait
+from kvcore.transport import PeerNetwork
 
 log = logging.getLogger(__name__)
 
 _U64 = struct.Struct(">Q")
+# How often a conf change is retried while raft refuses it (one is still pending).
+_CONF_CHANGE_RETRY_SECONDS = 0.05
 
 
 class EtcdServer:
-    def __init__(self, identity: Identity, backend: Backend, limits: LimitsConfig) -> None:
+    def __init__(
+        self,
+        cfg: NodeConfig,
+        identity: Identity,
+        backend: Backend,
+        membership: Membership,
+        snapshot: Snapshot,
+    ) -> None:
+        self.cfg = cfg
+        self.limits = cfg.limits
         self.identity = identity
         self.backend = backend
-        self.limits = limits
-        self.store = KVStore(backend)
-        # Until the Lease service exists no lease is ever granted, so every lease id
-        # given to a put is unknown, as etcd answers for a lease it never granted.
-        self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
+        self.membership = membership
         self.driver: Driver | None = None  # set by attach(), before serving
+        self.peers: PeerNetwork | None = None
         self.leader_id = 0
+        self.removed = asyncio.Event()  # set when this member is removed from the cluster
+        self._open_store()
         self.applied_index, self.applied_term = _applied(backend)
+        self.conf_state = snapshot.metadata.conf_state
+        self._snapshot_index = snapshot.metadata.index
         self._ids = RequestIds(identity.member_id)
         self._wait = Wait()
         self._index_wait = IndexWait()
@@ -57,8 +75,18 @@ class EtcdServer:
         self._next_read: asyncio.Future[int] | None = None
         self._reads: dict[bytes, asyncio.Future[int]] = {}
 
-    def attach(self, driver: Driver) -> None:
+    def _open_store(self) -> None:
+        self.store = KVStore(self.backend)
+        # Until the Lease service exists no lease is ever granted, so every lease id
+        # given to a put is unknown, as etcd answers for a lease it never granted.
+        self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
+
+    def attach(self, driver: Driver, peers: PeerNetwork | None) -> None:
         self.driver = driver
+        self.peers = peers
+        self._members_changed()
+
+    # --- views ------------------------------------------------------------------------
 
     @property
     def term(self) -> int:
@@ -67,6 +95,10 @@ class EtcdServer:
     @property
     def committed_index(self) -> int:
         return self.driver.node.status().hard_state.commit if self.driver else 0
+
+    @property
+    def is_leader(self) -> bool:
+        return self.driver is not None and self.driver.node.role == Role.LEADER
 
     def header(self, revision: int | None = None) -> pb.ResponseHeader:
         """A response header at ``revision`` (default: the store's current one).
@@ -100,6 +132,29 @@ class EtcdServer:
         except ProposalDroppedError:
             self._wait.cancel(request_id)
             raise errors.NO_LEADER from None
+        return await self._result(request_id, future)
+
+    async def propose_conf_change(self, cc_type: Any, node_id: int, **context: Any) -> Any:
+        """Replicate a membership change; raft takes one at a time, so retry until it
+        accepts this one or the request times out."""
+        request_id = self._ids.next()
+        ctx = conf_apply.ChangeContext(request_id=request_id, **context)
+        cc = ConfChange(cc_type, node_id, ctx.encode())
+        future = self._wait.register(request_id)
+        try:
+            async with asyncio.timeout(self.limits.request_timeout):
+                while True:
+                    try:
+                        self.driver.propose_conf_change(cc)
+                        break
+                    except ProposalDroppedError:
+                        await asyncio.sleep(_CONF_CHANGE_RETRY_SECONDS)
+        except TimeoutError:
+            self._wait.cancel(request_id)
+            raise errors.TIMEOUT from None
+        return await self._result(request_id, future)
+
+    async def _result(self, request_id: int, future: asyncio.Future) -> Any:
         try:
             async with asyncio.timeout(self.limits.request_timeout):
                 return await future
@@ -130,19 +185,37 @@ class EtcdServer:
     # --- the driver's state machine ----------------------------------------------------
 
     def restore(self, snapshot: Snapshot) -> None:
-        if snapshot.data:
-            raise NotImplementedError("restoring a backend from a raft snapshot")
+        """Replace the whole state with a snapshot's (one the leader sent)."""
+        backend_stream.load(self.backend, schema.ALL_BUCKETS, [snapshot.data])
+        self._open_store()
+        with self.backend.read() as txn:
+            membership = Membership.load(txn, self.identity.member_id)
+        if membership is not None:
+            self.membership = membership
+        meta = snapshot.metadata
+        self.applied_index, self.applied_term = meta.index, meta.term
+        self.conf_state = meta.conf_state
+        self._snapshot_index = meta.index
+        self._index_wait.advance(self.applied_index)
+        self._members_changed()
+        log.info("restored from the leader's snapshot at index %d", meta.index)
 
     def apply(self, entries: Sequence[Entry]) -> None:
         results: list[tuple[int, Any]] = []
+        members_changed = False
         last = entries[-1]
         with self.backend.write() as btx:
             for entry in entries:
-                if entry.index <= self.applied_index:
-                    continue  # applied before a restart: the backend already has it
-                if entry.type == EntryType.NORMAL and entry.data:
+                if entry.type == EntryType.CONF_CHANGE:
+                    members_changed = True
+                    result = self._apply_conf_change(btx, entry)
+                    if result is not None:
+                        results.append(result)
+                elif entry.index > self.applied_index and entry.data:
                     request = InternalRaftRequest.FromString(entry.data)
-                    results.append((request.header.ID, self._apply_request(btx, request)))
+                    name, body = _body(request)
+                    members_changed |= name.startswith("member_")
+                    results.append((request.header.ID, self._apply_request(btx, name, body)))
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
                 btx.put(schema.META, schema.META_CONSISTENT_INDEX, _U64.pack(last.index))
@@ -151,9 +224,26 @@ class EtcdServer:
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)
+        if members_changed:
+            self._members_changed()
 
-    def _apply_request(self, btx: WriteTxn, request: InternalRaftRequest) -> Any:
-        name, body = _body(request)
+    def _apply_conf_change(self, btx: WriteTxn, entry: Entry) -> tuple[int, Any] | None:
+        cc = decode_conf_change(entry.data)
+        ctx = conf_apply.ChangeContext.decode(cc.context)
+        if entry.index <= self.applied_index:
+            # Applied before a restart: the member table already has it; raft does not.
+            self.conf_state = self.driver.node.apply_conf_change(cc)
+            return None
+        try:
+            conf_apply.check_conf_change(self.membership, cc, ctx)
+        except errors.EtcdError as exc:
+            self.conf_state = self.driver.node.apply_conf_change(ConfChange(cc.type, 0))
+            return ctx.request_id, exc
+        self.conf_state = self.driver.node.apply_conf_change(cc)
+        conf_apply.apply_conf_change(btx, self.membership, cc, ctx)
+        return ctx.request_id, None
+
+    def _apply_request(self, btx: WriteTxn, name: str, body: Any) -> Any:
         try:
             if name == "put":
                 response = self._write(btx, self.kv.put, body)
@@ -163,6 +253,10 @@ class EtcdServer:
                 response = self.kv.txn(btx, body)
             elif name == "compaction":
                 response = self.kv.compact(btx, body)
+            elif name == "member_update":
+                return conf_apply.apply_member_update(btx, self.membership, body)
+            elif name == "member_attributes":
+                return conf_apply.apply_member_attributes(btx, self.membership, body)
             else:
                 raise ValueError(f"unsupported request in the log: {name}")
         except errors.EtcdError as exc:
@@ -177,6 +271,22 @@ class EtcdServer:
         finally:
             w.end()
 
+    def _members_changed(self) -> None:
+        if self.peers is not None:
+            self.peers.set_peers(self.membership.peers())
+        if self.membership.is_removed(self.identity.member_id):
+            log.warning("this member was removed from the cluster; stopping")
+            self.removed.set()
+
+    def snapshot_due(self) -> SnapshotPlan | None:
+        """A snapshot to take now, every ``snapshot.count`` applied entries."""
+        if self.applied_index - self._snapshot_index < self.cfg.snapshot.count:
+            return None
+        self._snapshot_index = self.applied_index
+        data = backend_stream.dump_bytes(self.backend, schema.ALL_BUCKETS)
+        compact_to = self.applied_index - self.cfg.snapshot.catchup_entries
+        return SnapshotPlan(self.applied_index, self.conf_state, data, compact_to)
+
     def on_read_states(self, states: Sequence[ReadState]) -> None:
         for state in states:
             future = self._reads.pop(state.request_ctx, None)
@@ -185,8 +295,22 @@ class EtcdServer:
 
     def on_soft_state(self, state: SoftState) -> None:
         if state.lead != self.leader_id:
-            log.info("leader is now %x (role %s)", state.lead, state.role.value)
+            log.info("leader is now %x (this member: %s)", state.lead, state.role.value)
         self.leader_id = state.lead
+
+    # --- the peer network's handler ----------------------------------------------------
+
+    def receive(self, message: Message) -> None:
+        self.driver.step(message)
+
+    def report_unreachable(self, peer_id: int) -> None:
+        self.driver.node.report_unreachable(peer_id)
+
+    def report_snapshot(self, peer_id: int, ok: bool) -> None:
+        self.driver.node.report_snapshot(peer_id, ok)
+
+    def members(self) -> bytes:
+        return self.membership.encode()
 
     def stop(self) -> None:
         self._wait.fail_all(errors.STOPPED)

@@ -18,8 +18,10 @@ def _first_u64(data: bytes) -> int:
     return struct.unpack(">Q", hashlib.sha1(data).digest()[:8])[0]
 
 
-def member_id(peer_urls: Iterable[str], cluster_token: str) -> int:
-    return _first_u64("".join(sorted(peer_urls)).encode() + cluster_token.encode())
+def member_id(peer_urls: Iterable[str], cluster_token: str, now: int | None = None) -> int:
+    """A founding member's id (``now`` None), or an added member's (``now``: unix time)."""
+    data = "".join(sorted(peer_urls)) + cluster_token + ("" if now is None else str(now))
+    return _first_u64(data.encode())
 
 
 def cluster_id(member_ids: Iterable[int]) -> int:

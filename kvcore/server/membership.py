@@ -1,10 +1,24 @@
-"""The cluster's members as clients see them (etcd's Member message)."""
+"""The cluster's members: who they are, how to reach them, which are learners.
+
+Kept in the backend's ``members`` and ``members_removed`` buckets and changed only by
+applying committed entries (in the same backend transaction as the applied index), so
+every member holds the same table and snapshots carry it. Member ids and the cluster
+id are derived as etcd derives them (see ``kvcore.server.ids``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import struct
+from dataclasses import asdict, dataclass, field
+from urllib.parse import urlsplit
 
+from kvcore import errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.backend import ReadTxn, WriteTxn
+
+_ID = struct.Struct(">Q")
+_CLUSTER_ID_KEY = b"clusterID"
 
 
 @dataclass(slots=True)
@@ -24,11 +38,109 @@ class Member:
             isLearner=self.is_learner,
         )
 
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Member:
+        return cls(**data)
+
+
+def check_peer_urls(urls: list[str]) -> None:
+    """etcd's "given member URLs are invalid" for anything not ``scheme://host:port``."""
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise errors.MEMBER_BAD_URLS from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+            raise errors.MEMBER_BAD_URLS
+    if not urls:
+        raise errors.MEMBER_BAD_URLS
+
 
 class Membership:
-    def __init__(self, local: Member) -> None:
-        self.local = local
-        self._members = {local.id: local}
+    """The member table, cached in memory, written through a backend transaction."""
+
+    def __init__(self, local_id: int, cluster_id: int, members: dict[int, Member]) -> None:
+        self.local_id = local_id
+        self.cluster_id = cluster_id
+        self._members = members
+        self._removed: set[int] = set()
+
+    # --- reading --------------------------------------------------------------------
+
+    @property
+    def local(self) -> Member:
+        return self._members[self.local_id]
 
     def members(self) -> list[Member]:
         return sorted(self._members.values(), key=lambda m: m.id)
+
+    def get(self, member_id: int) -> Member | None:
+        return self._members.get(member_id)
+
+    def is_removed(self, member_id: int) -> bool:
+        return member_id in self._removed
+
+    def peers(self) -> dict[int, list[str]]:
+        """Every other member's peer URLs, for the peer network."""
+        return {m.id: m.peer_urls for m in self._members.values() if m.id != self.local_id}
+
+    def with_peer_url(self, urls: list[str]) -> Member | None:
+        wanted = set(urls)
+        return next((m for m in self._members.values() if wanted & set(m.peer_urls)), None)
+
+    # --- changes (the applier calls these with the apply batch's transaction) --------
+
+    def add(self, txn: WriteTxn, member: Member) -> None:
+        self._members[member.id] = member
+        self._put(txn, member)
+
+    def remove(self, txn: WriteTxn, member_id: int) -> None:
+        self._members.pop(member_id, None)
+        self._removed.add(member_id)
+        txn.delete(schema.MEMBERS, _ID.pack(member_id))
+        txn.put(schema.MEMBERS_REMOVED, _ID.pack(member_id), b"removed")
+
+    def update(self, txn: WriteTxn, member: Member) -> None:
+        """Store a changed member (promotion, new peer URLs, published attributes)."""
+        self.add(txn, member)
+
+    def _put(self, txn: WriteTxn, member: Member) -> None:
+        txn.put(schema.MEMBERS, _ID.pack(member.id), json.dumps(member.to_json()).encode())
+
+    # --- persistence ------------------------------------------------------------------
+
+    def save_all(self, txn: WriteTxn) -> None:
+        """Write the whole table and the cluster id (a new member's first state)."""
+        txn.put(schema.CLUSTER, _CLUSTER_ID_KEY, _ID.pack(self.cluster_id))
+        for member in self._members.values():
+            self._put(txn, member)
+
+    @classmethod
+    def load(cls, txn: ReadTxn, local_id: int) -> Membership | None:
+        """The table stored in the backend, or None if it holds none yet."""
+        raw_cluster = txn.get(schema.CLUSTER, _CLUSTER_ID_KEY)
+        if raw_cluster is None:
+            return None
+        members = {
+            _ID.unpack(key)[0]: Member.from_json(json.loads(value))
+            for key, value in txn.range(schema.MEMBERS, b"")
+        }
+        table = cls(local_id, _ID.unpack(raw_cluster)[0], members)
+        table._removed = {_ID.unpack(k)[0] for k, _ in txn.range(schema.MEMBERS_REMOVED, b"")}
+        return table
+
+    # --- the wire form peers exchange (PeerHandler.members / fetch_members) ------------
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"cluster_id": self.cluster_id, "members": [m.to_json() for m in self.members()]}
+        ).encode()
+
+    @staticmethod
+    def decode(data: bytes) -> tuple[int, list[Member]]:
+        raw = json.loads(data)
+        return raw["cluster_id"], [Member.from_json(m) for m in raw["members"]]

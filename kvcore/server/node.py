@@ -13,24 +13,27 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kvcore import backend_stream, schema
 from kvcore import config as config_mod
-from kvcore import schema
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, MemberAttributes
 from kvcore.backend import Backend, Engine
-from kvcore.config import ListenerConfig, NodeConfig
+from kvcore.config import ConfigError, ListenerConfig, NodeConfig
 from kvcore.raft.config import Config as RaftNodeConfig
 from kvcore.raft.driver import Driver
 from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode
+from kvcore.raft.types import Snapshot
 from kvcore.registry import PluginError, Registry
-from kvcore.server import ids, services
+from kvcore.server import bootstrap, services
 from kvcore.server.etcdserver import EtcdServer
-from kvcore.server.membership import Member, Membership
+from kvcore.server.membership import Membership
 from kvcore.server.raftlog import DurableLog, Identity
-from kvcore.transport import Server, Transport
+from kvcore.transport import PeerNetwork, PeerTransport, Server, Transport
 
 log = logging.getLogger("kvcore")
 
 STOP_GRACE_SECONDS = 2.0
+_PUBLISH_RETRY_SECONDS = 0.5
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,6 +47,7 @@ class Node:
     def __init__(self, cfg: NodeConfig, source: str, registry: Registry | None = None) -> None:
         registry = registry or Registry()
         self.cfg = cfg
+        self.source = source
         self.engine: Engine = _resolve(
             lambda: registry.engine(cfg.engine.name), source, "engine.name"
         )
@@ -54,16 +58,14 @@ class Node:
             _listener(registry, listener, source, f"client_listeners[{i}]")
             for i, listener in enumerate(cfg.client_listeners)
         ]
-        member = ids.member_id(cfg.peer_urls, cfg.cluster_token)
-        self.identity = Identity(member, ids.cluster_id([member]))
-        self.membership = Membership(
-            Member(
-                id=member,
-                name=cfg.name,
-                peer_urls=list(cfg.peer_urls),
-                client_urls=[_client_url(listener) for listener in cfg.client_listeners],
-            )
-        )
+        self.peer_listener = None
+        if cfg.peer_listener is not None:
+            self.peer_listener = _listener(registry, cfg.peer_listener, source, "peer_listener")
+            if not isinstance(self.peer_listener.transport, PeerTransport):
+                raise ConfigError(
+                    f"{source}: peer_listener.transport: {cfg.peer_listener.transport!r} "
+                    "cannot carry traffic between members"
+                )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Open everything, serve until ``stop`` is set, then close everything."""
@@ -74,36 +76,75 @@ class Node:
             member_dir / "backend", schema.ALL_BUCKETS, self.engine_options
         )
         try:
-            raft_log = DurableLog.open(
-                member_dir / "raft", self.identity, [self.identity.member_id], cfg.wal.segment_bytes
-            )
+            log_dir = member_dir / "raft"
+            if not DurableLog.exists(log_dir):
+                await self._bootstrap(backend, log_dir)
+            raft_log, identity = DurableLog.open(log_dir, cfg.wal.segment_bytes)
             try:
-                await self._serve(backend, raft_log, stop)
+                snapshot = raft_log.storage.snapshot()
+                _catch_up(backend, snapshot)
+                await self._serve(backend, raft_log, identity, snapshot, stop)
             finally:
                 raft_log.close()
         finally:
             backend.close()
 
-    async def _serve(self, backend: Backend, raft_log: DurableLog, stop: asyncio.Event) -> None:
+    async def _bootstrap(self, backend: Backend, log_dir) -> None:
         cfg = self.cfg
-        server = EtcdServer(self.identity, backend, cfg.limits)
+        if cfg.cluster_state == "new":
+            identity, first = bootstrap.found(cfg, backend)
+        else:
+            listener = self.peer_listener
+            identity = await bootstrap.join(
+                cfg, backend, listener.transport, listener.options, self.source
+            )
+            first = None
+        DurableLog.create(log_dir, identity, first, cfg.wal.segment_bytes)
+
+    async def _serve(
+        self,
+        backend: Backend,
+        raft_log: DurableLog,
+        identity: Identity,
+        snapshot: Snapshot,
+        stop: asyncio.Event,
+    ) -> None:
+        cfg = self.cfg
+        with backend.read() as txn:
+            membership = Membership.load(txn, identity.member_id)
+        if membership is None:
+            raise ConfigError(
+                f"{cfg.data_dir}: holds a raft log but no member table; remove the data "
+                "dir and add this member to its cluster again"
+            )
+        server = EtcdServer(cfg, identity, backend, membership, snapshot)
         node = RawNode(
             RaftNodeConfig(
-                id=self.identity.member_id,
+                id=identity.member_id,
                 storage=raft_log.storage,
-                applied=server.applied_index,
+                applied=snapshot.metadata.index,
                 election_tick=cfg.raft.election_timeout_ms // cfg.raft.heartbeat_interval_ms,
                 heartbeat_tick=1,
             )
         )
-        driver = Driver(node, raft_log, server, self._send, cfg.raft.heartbeat_interval_ms / 1000)
-        server.attach(driver)
-        handlers = services.build(server, self.membership)
+        peers = self._peer_network(identity, server)
+        driver = Driver(
+            node,
+            raft_log,
+            server,
+            peers.send if peers else self._no_peers,
+            cfg.raft.heartbeat_interval_ms / 1000,
+        )
+        server.attach(driver, peers)
+        handlers = services.build(server)
         servers: list[Server] = []
-        driver_task = asyncio.create_task(driver.run(), name="raft-driver")
+        tasks = [asyncio.create_task(driver.run(), name="raft-driver")]
         try:
-            if node.status().voters == [self.identity.member_id]:
+            if peers is not None:
+                await peers.start()
+            if node.status().voters == [identity.member_id]:
                 driver.campaign()  # a lone voter need not wait out an election timeout
+            tasks.append(asyncio.create_task(self._publish(server), name="publish"))
             for listener in self.listeners:
                 srv = listener.transport.client_server(
                     listener.config.address,
@@ -114,32 +155,89 @@ class Node:
                 await srv.start()
                 servers.append(srv)
             log.info(
-                "kvcore %s (member %x) listening for clients on %s; engine %s; data dir %s",
+                "kvcore %s (member %x of cluster %x) listening for clients on %s%s; "
+                "engine %s; data dir %s",
                 cfg.name,
-                self.identity.member_id,
+                identity.member_id,
+                identity.cluster_id,
                 ", ".join(f"{x.config.transport}://{x.config.address}" for x in self.listeners),
+                f", for peers on {cfg.peer_listener.address}" if cfg.peer_listener else "",
                 cfg.engine.name,
                 cfg.data_dir,
             )
-            stopped = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait(
-                {stopped, driver_task}, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopped.cancel()
-            if driver_task in done:
-                driver_task.result()  # the driver died: raise its error
+            await self._until_stopped(stop, server, tasks[0])
         finally:
             for srv in reversed(servers):
                 await srv.stop(STOP_GRACE_SECONDS)
             server.stop()
-            driver_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await driver_task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if peers is not None:
+                await peers.stop(STOP_GRACE_SECONDS)
 
-    def _send(self, messages: list[Message]) -> None:
-        # A one-member cluster has nobody to talk to; the raft core sends nothing then.
+    async def _until_stopped(
+        self, stop: asyncio.Event, server: EtcdServer, driver_task: asyncio.Task
+    ) -> None:
+        waits = {
+            asyncio.create_task(stop.wait()),
+            asyncio.create_task(server.removed.wait()),
+            driver_task,
+        }
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits - {driver_task}:
+            task.cancel()
+        if driver_task in done:
+            driver_task.result()  # the driver died: raise its error
+
+    def _peer_network(self, identity: Identity, server: EtcdServer) -> PeerNetwork | None:
+        if self.peer_listener is None:
+            return None
+        listener = self.peer_listener
+        return listener.transport.peer_network(
+            listener.config.address,
+            identity.member_id,
+            identity.cluster_id,
+            server,
+            listener.options,
+        )
+
+    async def _publish(self, server: EtcdServer) -> None:
+        """Announce this member's name and client URLs through raft, until it sticks."""
+        cfg = self.cfg
+        client_urls = [_client_url(listener) for listener in cfg.client_listeners]
+        request = InternalRaftRequest(
+            member_attributes=MemberAttributes(
+                ID=server.identity.member_id, name=cfg.name, client_urls=client_urls
+            )
+        )
+        while True:
+            mine = server.membership.get(server.identity.member_id)
+            if mine is None or (mine.name, mine.client_urls) == (cfg.name, client_urls):
+                return
+            if server.leader_id:
+                with contextlib.suppress(Exception):
+                    await server.propose(request)
+                    continue
+            await asyncio.sleep(_PUBLISH_RETRY_SECONDS)
+
+    def _no_peers(self, messages: list[Message]) -> None:
+        # A one-member cluster without a peer listener has nobody to talk to; raft
+        # sends nothing then.
         if messages:
-            log.warning("dropping %d raft messages: this node has no peers", len(messages))
+            log.warning("dropping %d raft messages: no peer_listener is configured", len(messages))
+
+
+def _catch_up(backend: Backend, snapshot: Snapshot) -> None:
+    """Load the newest snapshot into a backend that lost it (the memory engine does on
+    every restart); the WAL replays the entries after it."""
+    with backend.read() as txn:
+        raw = txn.get(schema.META, schema.META_CONSISTENT_INDEX)
+    applied = int.from_bytes(raw, "big") if raw else 0
+    if snapshot.data and applied < snapshot.metadata.index:
+        backend_stream.load(backend, schema.ALL_BUCKETS, [snapshot.data])
 
 
 def _resolve(lookup, source: str, where: str):

@@ -84,7 +84,7 @@ Snapshot files: see ``kvcore.wal.snapshot``.
 """
 
 from kvcore.wal.codec import SnapshotMarker
-from kvcore.wal.errors import WalCorruptError, WalError
+from kvcore.wal.errors import WalCorruptError, WalError, WalSnapshotMissingError
 from kvcore.wal.snapshot import SnapshotCorruptError, Snapshotter
 from kvcore.wal.wal import DEFAULT_SEGMENT_SIZE, WAL, WalContents
 
@@ -97,4 +97,5 @@ __all__ = [
     "WalContents",
     "WalCorruptError",
     "WalError",
+    "WalSnapshotMissingError",
 ]

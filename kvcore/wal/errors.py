@@ -21,3 +21,7 @@ class WalCorruptError(WalError):
         self.path = path
         self.offset = offset
         self.reason = reason
+
+
+class WalSnapshotMissingError(WalError):
+    """The WAL has no marker for the snapshot it was asked to open at."""

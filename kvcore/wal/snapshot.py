@@ -114,6 +114,12 @@ class Snapshotter:
         """
         return _open_data(self.dir / snapshot_name(marker))
 
+    def set_aside(self, marker: SnapshotMarker, suffix: str) -> None:
+        """Rename the snapshot at ``marker`` out of the way (``<name><suffix>``)."""
+        path = self.dir / snapshot_name(marker)
+        path.rename(path.with_name(path.name + suffix))
+        fsync_dir(self.dir)
+
     def purge(self, keep: int) -> None:
         """Delete all but the ``keep`` newest snapshot files."""
         for _, path in self._snapshots()[: -keep if keep > 0 else None]:

@@ -12,7 +12,7 @@ from types import TracebackType
 from kvcore.raft.types import Entry, HardState
 from kvcore.wal import codec
 from kvcore.wal.codec import SnapshotMarker
-from kvcore.wal.errors import WalCorruptError, WalError
+from kvcore.wal.errors import WalCorruptError, WalError, WalSnapshotMissingError
 from kvcore.wal.fileutil import fsync_dir, mapped, preallocate, write_all
 from kvcore.wal.record import RecordType, SegmentReader, append_record
 from kvcore.wal.repair import valid_end
@@ -376,7 +376,9 @@ def _read(segments: list[Segment], start: SnapshotMarker) -> tuple[WalContents, 
     if reader.metadata is None:
         raise WalCorruptError(segments[0].path, 0, "no metadata record")
     if not reader.found_start:
-        raise WalError(f"no snapshot marker at index {start.index} term {start.term} in the WAL")
+        raise WalSnapshotMissingError(
+            f"no snapshot marker at index {start.index} term {start.term} in the WAL"
+        )
     contents = WalContents(reader.metadata, reader.state, reader.entries, reader.last_snapshot)
     return contents, end, crc
 

@@ -67,6 +67,9 @@ class _Machine:
     def on_soft_state(self, state) -> None:
         pass
 
+    def snapshot_due(self) -> None:
+        return None
+
 
 def test_concurrent_proposals_share_fsyncs() -> None:
     async def scenario() -> None:

@@ -1,24 +1,99 @@
-"""etcdserverpb.Cluster."""
+"""etcdserverpb.Cluster: the member list, and membership changes through raft."""
 
 from __future__ import annotations
 
+import time
+
+from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
+from kvcore.raft.types import ConfChangeType
+from kvcore.server import ids
 from kvcore.server.etcdserver import EtcdServer
-from kvcore.server.membership import Membership
+from kvcore.server.membership import Member, check_peer_urls
 from kvcore.transport import CallContext
+
+# etcd allows one learner at a time (--max-learners defaults to 1).
+MAX_LEARNERS = 1
+# A learner is promoted only once its log is within this share of the leader's.
+LEARNER_READY_SHARE = 0.9
 
 
 class ClusterService:
-    def __init__(self, server: EtcdServer, membership: Membership) -> None:
+    def __init__(self, server: EtcdServer) -> None:
         self._server = server
-        self._membership = membership
+
+    def _members(self) -> list[pb.Member]:
+        return [m.to_pb() for m in self._server.membership.members()]
+
+    def _header(self) -> pb.ResponseHeader:
+        return self._server.header(revision=0)
 
     async def member_list(
         self, request: pb.MemberListRequest, ctx: CallContext
     ) -> pb.MemberListResponse:
         if request.linearizable:
             await self._server.linearizable_read()
-        return pb.MemberListResponse(
-            header=self._server.header(revision=0),
-            members=[m.to_pb() for m in self._membership.members()],
+        return pb.MemberListResponse(header=self._header(), members=self._members())
+
+    async def member_add(
+        self, request: pb.MemberAddRequest, ctx: CallContext
+    ) -> pb.MemberAddResponse:
+        urls = list(request.peerURLs)
+        check_peer_urls(urls)
+        table = self._server.membership
+        if table.with_peer_url(urls) is not None:
+            raise errors.PEER_URL_EXIST
+        if request.isLearner and sum(m.is_learner for m in table.members()) >= MAX_LEARNERS:
+            raise errors.TOO_MANY_LEARNERS
+        # As etcd: the time goes into the id, so a re-added member gets a new one.
+        member_id = ids.member_id(urls, self._server.cfg.cluster_token, now=int(time.time()))
+        member = Member(member_id, "", urls, is_learner=request.isLearner)
+        kind = ConfChangeType.ADD_LEARNER_NODE if request.isLearner else ConfChangeType.ADD_NODE
+        await self._server.propose_conf_change(kind, member_id, member=member)
+        return pb.MemberAddResponse(
+            header=self._header(), member=member.to_pb(), members=self._members()
         )
+
+    async def member_remove(
+        self, request: pb.MemberRemoveRequest, ctx: CallContext
+    ) -> pb.MemberRemoveResponse:
+        if self._server.membership.get(request.ID) is None:
+            raise errors.MEMBER_NOT_FOUND
+        await self._server.propose_conf_change(ConfChangeType.REMOVE_NODE, request.ID)
+        return pb.MemberRemoveResponse(header=self._header(), members=self._members())
+
+    async def member_update(
+        self, request: pb.MemberUpdateRequest, ctx: CallContext
+    ) -> pb.MemberUpdateResponse:
+        check_peer_urls(list(request.peerURLs))
+        if self._server.membership.get(request.ID) is None:
+            raise errors.MEMBER_NOT_FOUND
+        await self._server.propose(InternalRaftRequest(member_update=request))
+        return pb.MemberUpdateResponse(header=self._header(), members=self._members())
+
+    async def member_promote(
+        self, request: pb.MemberPromoteRequest, ctx: CallContext
+    ) -> pb.MemberPromoteResponse:
+        member = self._server.membership.get(request.ID)
+        if member is None:
+            raise errors.MEMBER_NOT_FOUND
+        if not member.is_learner:
+            raise errors.MEMBER_NOT_LEARNER
+        self._check_learner_ready(request.ID)
+        await self._server.propose_conf_change(ConfChangeType.ADD_NODE, request.ID, promote=True)
+        return pb.MemberPromoteResponse(header=self._header(), members=self._members())
+
+    def _check_learner_ready(self, learner_id: int) -> None:
+        """Only the leader tracks followers' logs; elsewhere the check is the leader's
+        to make when it applies (raft refuses nothing here, as etcd's forwarding does)."""
+        server = self._server
+        if not server.is_leader:
+            return
+        progress = server.driver.node.status().progress
+        leader = progress.get(server.identity.member_id)
+        learner = progress.get(learner_id)
+        if leader is None or learner is None:
+            return
+        if learner.match < leader.match * LEARNER_READY_SHARE:
+            raise errors.LEARNER_NOT_READY
