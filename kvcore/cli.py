@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from kvcore import ETCD_API_VERSION, __version__
 from kvcore.config import ConfigError
@@ -35,11 +36,26 @@ def main(argv: list[str] | None = None) -> int:
         "--config", "-c", required=True, metavar="FILE", help="the node's YAML config"
     )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    cluster = commands.add_parser(
+        "cluster",
+        help="run a local cluster, one process per member",
+        description="Start a cluster of members on loopback (clients on 2379, 22379, "
+        "32379, ...; peers one port above), each its own `kvcore serve` process, until "
+        "SIGINT or SIGTERM.",
+    )
+    cluster.add_argument("--members", type=int, default=3, help="how many (1 to 6)")
+    cluster.add_argument("--dir", default="kvcore-cluster", help="where configs, logs and data go")
+    cluster.add_argument("--engine", default="memory", help="the engine every member uses")
+    cluster.add_argument("--token", default="kvcore-local-cluster", help="the cluster token")
     commands.add_parser("version", help="print kvcore's version and the etcd API it speaks")
     args = parser.parse_args(argv)
     if args.command == "version":
         print(f"kvcore version: {__version__}\netcd API version: {ETCD_API_VERSION}")
         return 0
+    if args.command == "cluster":
+        from kvcore import localcluster
+
+        return localcluster.run(args.members, Path(args.dir), args.engine, args.token)
     return _serve(args.config, args.log_level)
 
 

@@ -41,8 +41,8 @@ from kvcore.transport import PeerNetwork
 log = logging.getLogger(__name__)
 
 _U64 = struct.Struct(">Q")
-# How often a conf change is retried while raft refuses it (one is still pending).
-_CONF_CHANGE_RETRY_SECONDS = 0.05
+# How often a proposal raft refused is offered again.
+_RESUBMIT_SECONDS = 0.02
 
 
 class EtcdServer:
@@ -127,32 +127,31 @@ class EtcdServer:
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
         future = self._wait.register(request_id)
-        try:
-            self.driver.propose(data)
-        except ProposalDroppedError:
-            self._wait.cancel(request_id)
-            raise errors.NO_LEADER from None
+        await self._submit(request_id, lambda: self.driver.propose(data))
         return await self._result(request_id, future)
 
     async def propose_conf_change(self, cc_type: Any, node_id: int, **context: Any) -> Any:
-        """Replicate a membership change; raft takes one at a time, so retry until it
-        accepts this one or the request times out."""
+        """Replicate a membership change and return once it is applied."""
         request_id = self._ids.next()
         ctx = conf_apply.ChangeContext(request_id=request_id, **context)
         cc = ConfChange(cc_type, node_id, ctx.encode())
         future = self._wait.register(request_id)
+        await self._submit(request_id, lambda: self.driver.propose_conf_change(cc))
+        return await self._result(request_id, future)
+
+    async def _submit(self, request_id: int, propose: Any) -> None:
+        """Hand a proposal to raft, waiting while it refuses: no leader yet (an election
+        is under way) or, for a conf change, another one still pending."""
         try:
             async with asyncio.timeout(self.limits.request_timeout):
                 while True:
                     try:
-                        self.driver.propose_conf_change(cc)
-                        break
+                        return propose()
                     except ProposalDroppedError:
-                        await asyncio.sleep(_CONF_CHANGE_RETRY_SECONDS)
+                        await asyncio.sleep(_RESUBMIT_SECONDS)
         except TimeoutError:
             self._wait.cancel(request_id)
-            raise errors.TIMEOUT from None
-        return await self._result(request_id, future)
+            raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
 
     async def _result(self, request_id: int, future: asyncio.Future) -> Any:
         try:
