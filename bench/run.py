@@ -39,7 +39,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="servers to start: etcd,echo,kvcore (default etcd,echo; "
                         "none when --endpoint is given)")
     p.add_argument("--cluster", type=int, choices=(3,), default=None,
-                   help="also start a 3-member etcd cluster (target etcd-3)")
+                   help="also start 3-member clusters: etcd-3 (and kvcore-3 with kvcore)")
     p.add_argument("--kvcore-engine", default="memory", help="engine name for kvcore")
     p.add_argument("--endpoint", action="append", default=[], metavar="[NAME=]HOST:PORT",
                    help="drive an already running server (repeatable; comma-separate "
@@ -88,7 +88,10 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
         sys.exit(f"unknown targets: {', '.join(sorted(unknown))}")
     chosen = [(name, starters[name]) for name in args.targets]
     if args.cluster:
-        chosen.insert(1, (f"etcd-{args.cluster}", lambda tmp: targets.etcd(tmp, args.cluster)))
+        n = args.cluster
+        chosen.insert(1, (f"etcd-{n}", lambda tmp: targets.etcd(tmp, n)))
+        if "kvcore" in args.targets:
+            chosen.append((f"kvcore-{n}", lambda tmp: targets.kvcore(tmp, args.kvcore_engine, n)))
     for spec in args.endpoint:
         name, _, hosts = spec.rpartition("=")
         chosen.append((name or "endpoint", _external(_csv(hosts))))

@@ -135,18 +135,29 @@ def echo(tmp: Path) -> contextlib.AbstractContextManager[Running]:
     return _processes([(cmd, port)], tmp, python=True)
 
 
-def kvcore(tmp: Path, engine: str) -> contextlib.AbstractContextManager[Running]:
-    """One kvcore node (`python -m kvcore serve`) with the given engine."""
-    port = free_port()
-    config = {
-        "name": "bench",
-        "data_dir": str(tmp / "data"),
-        "cluster_token": f"bench-{tmp.name}",
-        "engine": {"name": engine, "options": {}},
-        "client_listeners": [{"transport": "grpc", "address": f"{HOST}:{port}"}],
-        "limits": {"max_request_bytes": 1572864, "max_txn_ops": 128},
-    }
-    path = tmp / "kvcore.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = [sys.executable, "-m", "kvcore", "serve", "--config", str(path)]
-    return _processes([(cmd, port)], tmp, python=True)
+def kvcore(tmp: Path, engine: str, members: int = 1) -> contextlib.AbstractContextManager[Running]:
+    """kvcore (`python -m kvcore serve`) with the given engine: one node, or a cluster
+    of `members` on loopback."""
+    names = [f"m{i}" for i in range(members)]
+    peers = {n: f"http://{HOST}:{free_port()}" for n in names}
+    cmds = []
+    for n in names:
+        port = free_port()
+        config = {
+            "name": n,
+            "data_dir": str(tmp / n),
+            "cluster_token": f"bench-{tmp.name}",
+            "engine": {"name": engine, "options": {}},
+            "client_listeners": [{"transport": "grpc", "address": f"{HOST}:{port}"}],
+            "limits": {"max_request_bytes": 1572864, "max_txn_ops": 128},
+        }
+        if members > 1:
+            config |= {
+                "initial_cluster": peers,
+                "peer_urls": peers[n],
+                "peer_listener": {"transport": "grpc", "address": peers[n].split("//")[1]},
+            }
+        path = tmp / f"kvcore-{n}.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        cmds.append(([sys.executable, "-m", "kvcore", "serve", "--config", str(path)], port))
+    return _processes(cmds, tmp, python=True)

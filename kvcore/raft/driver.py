@@ -41,9 +41,13 @@ class Log(Protocol):
     """Where a Ready's state is made durable (``kvcore.server.raftlog.DurableLog``)."""
 
     def persist(
-        self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
+        self,
+        hard_state: HardState | None,
+        entries: list[Entry],
+        snapshot: Snapshot | None,
+        sync: bool = True,
     ) -> None:
-        """Blocking: durable on return. Called from the driver's worker thread."""
+        """Blocking: durable on return when ``sync``. Called from the worker thread."""
 
     def mirror(
         self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
@@ -149,7 +153,13 @@ class Driver:
         if rd.soft_state is not None:
             self._machine.on_soft_state(rd.soft_state)
         if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
-            await self._disk.call(self._log.persist, rd.hard_state, rd.entries, rd.snapshot)
+            if rd.must_sync or rd.snapshot is not None:
+                await self._disk.call(self._log.persist, rd.hard_state, rd.entries, rd.snapshot)
+            else:
+                # Only the commit index moved: it need not be durable (raft learns it
+                # again after a crash), so the few bytes go to the page cache from here,
+                # without a thread hop; the next synced batch makes them durable.
+                self._log.persist(rd.hard_state, rd.entries, None, sync=False)
             self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
         if rd.messages:
             self._send(rd.messages)

@@ -78,12 +78,17 @@ class DurableLog:
         return cls(wal, snapshotter, storage), identity
 
     def persist(
-        self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
+        self,
+        hard_state: HardState | None,
+        entries: list[Entry],
+        snapshot: Snapshot | None,
+        sync: bool = True,
     ) -> None:
-        """Make one Ready's state durable: snapshot, then entries and hard state (one fsync)."""
+        """Write one Ready's state: snapshot, then entries and hard state, made durable
+        with one fsync unless ``sync`` is False (a commit-index-only change)."""
         if snapshot is not None:
             _save_snapshot(self._wal, self._snapshotter, snapshot)
-        self._wal.save(hard_state, entries)
+        self._wal.save(hard_state, entries, sync=sync)
 
     def persist_snapshot(self, snapshot: Snapshot) -> None:
         """Save a snapshot this member took, and drop the WAL segments it covers."""

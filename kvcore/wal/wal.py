@@ -143,8 +143,12 @@ class WAL:
         contents, self._contents = self._contents, None
         return contents
 
-    def save(self, hard_state: HardState | None, entries: list[Entry]) -> None:
+    def save(self, hard_state: HardState | None, entries: list[Entry], sync: bool = True) -> None:
         """Append ``entries`` then ``hard_state``; durable, with one fsync, on return.
+
+        ``sync=False`` skips the fsync: for a batch raft does not need durable (a
+        commit-index-only hard state: the index is learned again after a crash). Records
+        written so are made durable by the next synced batch.
 
         An entry whose index is at or below an earlier one replaces the log from that
         index on (readers apply it so); one above ``last_index + 1`` is refused with
@@ -170,7 +174,7 @@ class WAL:
             self._last_index = entries[-1].index
         if hard_state is not None and not hard_state.is_empty():
             self._state = dataclasses.replace(hard_state)  # raft may mutate its copy
-        self._commit(buf, crc)
+        self._commit(buf, crc, sync)
 
     def save_snapshot(self, marker: SnapshotMarker) -> None:
         """Record that a snapshot at ``marker`` was saved, so ``open`` can start there."""
@@ -227,7 +231,7 @@ class WAL:
         if self._fd < 0:
             raise WalError(f"{self._dir}: WAL is closed")
 
-    def _commit(self, buf: bytearray, crc: int) -> None:
+    def _commit(self, buf: bytearray, crc: int, sync: bool = True) -> None:
         """Write one batch and make it durable; cut the segment once it is full."""
         try:
             write_all(self._fd, buf)
@@ -235,7 +239,7 @@ class WAL:
             self._crc = crc
             if self._offset >= self._segment_size:
                 self._cut()
-            else:
+            elif sync:
                 os.fdatasync(self._fd)
         except OSError:
             # The tail is now unknown; reopening repairs it. Refuse further writes.

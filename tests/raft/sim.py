@@ -136,6 +136,7 @@ class Checker:
         self.applied: dict[int, bytes] = {}  # index -> state digest after applying it
         self.committed: dict[int, int] = {}  # index -> term, for every applied entry
         self.max_commit = 0
+        self.commit_term: dict[int, int] = {}  # index -> upper bound of its commit term
         self.reads: dict[bytes, int] = {}  # ctx -> commit index when requested
         self.reads_served = 0
         self.values: set[bytes] = set()  # data of every applied entry
@@ -164,12 +165,16 @@ class Checker:
                 )
             prev = e.term
 
-    def on_commit(self, node: SimNode, commit: int) -> None:
+    def on_commit(self, node: SimNode, commit: int, term: int) -> None:
         if commit < node.last_commit:
             raise InvariantError(
                 f"node {node.id} commit went back from {node.last_commit} to {commit}"
             )
         node.last_commit = commit
+        # The term in which an index was committed is at most the term of the first
+        # node seen to commit it (exactly, when that node is the committing leader).
+        for i in range(self.max_commit + 1, commit + 1):
+            self.commit_term[i] = term
         self.max_commit = max(self.max_commit, commit)
 
     def on_apply(self, node: SimNode, e: Entry) -> None:
@@ -209,16 +214,21 @@ class Checker:
         self.reads_served += 1
 
     def end_round(self, nodes: dict[int, SimNode]) -> None:
-        """Leader completeness, checked once every node is durable for the round."""
+        """Leader completeness: an entry committed in term T is in the log of every
+        leader of a term above T. Checked once every node is durable for the round;
+        a stale leader of a lower term may legitimately lack it."""
+        ct = self.commit_term
         for node in self._new_leaders:
-            if node.raw is not None and node.raw.role == Role.LEADER:
-                self._leader_has(node, self.committed.items())
+            raw = node.raw
+            if raw is not None and raw.role == Role.LEADER:
+                due = [(i, t) for i, t in self.committed.items() if ct[i] < raw.term]
+                self._leader_has(node, due)
         if self._new_committed:
             for node in nodes.values():
                 raw = node.raw
                 if raw is not None and raw.role == Role.LEADER:
-                    newer = [(i, t) for i, t in self._new_committed if t < raw.term]
-                    self._leader_has(node, newer)
+                    due = [(i, t) for i, t in self._new_committed if ct[i] < raw.term]
+                    self._leader_has(node, due)
         self._new_leaders.clear()
         self._new_committed.clear()
 
@@ -387,7 +397,7 @@ class Cluster:
             self.check.on_persist(node, rd.entries)
         if rd.hard_state is not None:
             node.storage.set_hard_state(rd.hard_state)
-            self.check.on_commit(node, rd.hard_state.commit)
+            self.check.on_commit(node, rd.hard_state.commit, rd.hard_state.term)
 
     def _apply(self, node: SimNode, rd: Ready) -> None:
         raw = node.raw

@@ -25,9 +25,14 @@ class _SlowLog:
         self.on_loop_thread: list[bool] = []
 
     def persist(
-        self, hard_state: HardState | None, entries: list[Entry], snapshot: Snapshot | None
+        self,
+        hard_state: HardState | None,
+        entries: list[Entry],
+        snapshot: Snapshot | None,
+        sync: bool = True,
     ) -> None:
-        self.on_loop_thread.append(threading.current_thread() is threading.main_thread())
+        if sync:  # a synced write must never block the event loop
+            self.on_loop_thread.append(threading.current_thread() is threading.main_thread())
         self.persist_calls += 1
         time.sleep(0.02)
         self.persisted.update(e.index for e in entries)

@@ -6,6 +6,7 @@ back either the response message or an :class:`RpcFailure` instead of raising.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -54,9 +55,15 @@ class RawClient:
             "Status": maintenance.Status,
         }
 
-    def call(self, method: str, request: Message, timeout: float = CALL_TIMEOUT_SECONDS) -> Outcome:
+    def call(
+        self,
+        method: str,
+        request: Message,
+        timeout: float = CALL_TIMEOUT_SECONDS,
+        metadata: Sequence[tuple[str, str]] | None = None,
+    ) -> Outcome:
         try:
-            return self._methods[method](request, timeout=timeout)
+            return self._methods[method](request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as exc:
             return RpcFailure(exc.code().name, exc.details() or "")
 

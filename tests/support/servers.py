@@ -93,15 +93,26 @@ class Server:
 
 class EtcdServer(Server):
     kind = "etcd"
+    # One member elects itself after one election timeout: keep it short.
+    heartbeat_ms = 10
+    election_ms = 50
 
     def __init__(self, supervisor: Supervisor, workdir: Path) -> None:
         client_port, self.peer_port = free_ports(2)
         super().__init__(supervisor, workdir, client_port)
         self.name = workdir.name
 
+    @property
+    def peer_url(self) -> str:
+        return f"http://{HOST}:{self.peer_port}"
+
+    def initial_cluster(self) -> str:
+        """etcd's --initial-cluster: this member alone (a cluster member overrides it)."""
+        return f"{self.name}={self.peer_url}"
+
     def _make_process(self) -> ManagedProcess:
         client_url = f"http://{HOST}:{self.port}"
-        peer_url = f"http://{HOST}:{self.peer_port}"
+        peer_url = self.peer_url
         argv = [
             "etcd",
             f"--name={self.name}",
@@ -110,12 +121,11 @@ class EtcdServer(Server):
             f"--advertise-client-urls={client_url}",
             f"--listen-peer-urls={peer_url}",
             f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster={self.name}={peer_url}",
+            f"--initial-cluster={self.initial_cluster()}",
             "--logger=zap",
             "--log-level=warn",
-            # One member elects itself after one election timeout: keep it short.
-            "--heartbeat-interval=10",
-            "--election-timeout=50",
+            f"--heartbeat-interval={self.heartbeat_ms}",
+            f"--election-timeout={self.election_ms}",
             # Test data is thrown away: skip fsync to keep start-up and writes fast.
             "--unsafe-no-fsync",
         ]

@@ -1,0 +1,32 @@
+"""Reads the cluster tests check data with."""
+
+from __future__ import annotations
+
+from support.rawclient import RpcFailure
+from support.requests import prefix_end
+from support.servers import Server
+
+from kvcore.api.etcdserverpb import rpc_pb2
+
+Contents = dict[bytes, tuple[bytes, int]]  # key -> (value, mod_revision)
+
+
+def read_prefix(member: Server, prefix: str, serializable: bool = False) -> Contents:
+    """Every key under ``prefix`` on ``member``; linearizable unless ``serializable``."""
+    request = rpc_pb2.RangeRequest(
+        key=prefix.encode(), range_end=prefix_end(prefix), serializable=serializable
+    )
+    with member.client() as client:
+        outcome = client.call("Range", request)
+    assert not isinstance(outcome, RpcFailure), f"Range on {member.endpoint}: {outcome}"
+    return {kv.key: (kv.value, kv.mod_revision) for kv in outcome.kvs}  # type: ignore[attr-defined]
+
+
+def put_keys(member: Server, prefix: str, count: int) -> int:
+    """Put ``count`` keys ``prefix0000``... through ``member``; the last revision."""
+    revision = 0
+    with member.client() as client:
+        for i in range(count):
+            request = rpc_pb2.PutRequest(key=f"{prefix}{i:04d}".encode(), value=f"v{i}".encode())
+            revision = client.ok("Put", request).header.revision  # type: ignore[attr-defined]
+    return revision
