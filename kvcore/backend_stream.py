@@ -6,6 +6,7 @@ from one engine restores into another. Format (integers big-endian)::
     b"KVCDUMP1"
     record*       u8 n, bucket name (n bytes, n >= 1), u32 k, key, u32 v, value
     trailer       u8 0, u64 record count, u32 CRC-32 of every record's bytes
+    padding       zero bytes, any number (a snapshot file pads to whole 512-byte pages)
 
 Records come bucket by bucket in key order. The trailer makes a cut-short stream an
 error rather than a smaller store.
@@ -75,7 +76,7 @@ def load(backend: Backend, buckets: Sequence[str], chunks: Iterable[bytes]) -> N
         want_count, want_crc = struct.unpack(">QI", reader.take(12))
         if (count, crc) != (want_count, want_crc):
             raise DumpError(f"dump is damaged: {count} records read, trailer says {want_count}")
-        if reader.take_rest():
+        if reader.take_rest().strip(b"\0"):
             raise DumpError("dump has bytes after its trailer")
         txn.commit()
 

@@ -47,11 +47,24 @@ def main(argv: list[str] | None = None) -> int:
     cluster.add_argument("--dir", default="kvcore-cluster", help="where configs, logs and data go")
     cluster.add_argument("--engine", default="memory", help="the engine every member uses")
     cluster.add_argument("--token", default="kvcore-local-cluster", help="the cluster token")
+    snapshot = commands.add_parser("snapshot", help="work with snapshot files")
+    snapshot_commands = snapshot.add_subparsers(dest="snapshot_command", required=True)
+    restore = snapshot_commands.add_parser(
+        "restore",
+        help="make a new member's data dir from a snapshot file",
+        description="Load a snapshot file (from `etcdctl snapshot save` against kvcore) "
+        "into the data dir of the member FILE's config describes, on that config's "
+        "engine; then start it with `kvcore serve --config`.",
+    )
+    restore.add_argument("file", metavar="FILE", help="the snapshot file")
+    restore.add_argument("--config", "-c", required=True, help="the new member's YAML config")
     commands.add_parser("version", help="print kvcore's version and the etcd API it speaks")
     args = parser.parse_args(argv)
     if args.command == "version":
         print(f"kvcore version: {__version__}\netcd API version: {ETCD_API_VERSION}")
         return 0
+    if args.command == "snapshot":
+        return _restore(Path(args.file), args.config)
     if args.command == "cluster":
         from kvcore import localcluster
 
@@ -74,6 +87,22 @@ def _serve(config_path: str, log_level: str) -> int:
     except OSError as exc:
         print(f"kvcore: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _restore(snapshot: Path, config_path: str) -> int:
+    from kvcore import config
+    from kvcore.backend_stream import DumpError
+    from kvcore.server.restore import restore
+    from kvcore.server.snapshot_file import SnapshotFileError
+
+    try:
+        cfg = config.load(config_path)
+        restore(snapshot, cfg, config_path)
+    except (ConfigError, SnapshotFileError, DumpError, OSError) as exc:
+        print(f"kvcore: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {snapshot} into {cfg.data_dir} (engine {cfg.engine.name})")
     return 0
 
 

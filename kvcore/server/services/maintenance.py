@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
+from collections.abc import AsyncIterator
 
-from kvcore import ETCD_API_VERSION, errors
+from kvcore import ETCD_API_VERSION, backend_stream, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.mvcc.hash import hash_kv
+from kvcore.server import snapshot_file
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import CallContext
 
@@ -48,3 +52,36 @@ class MaintenanceService:
         except TimeoutError:
             raise errors.TIMEOUT_LEADER_TRANSFER from None
         return pb.MoveLeaderResponse(header=server.header())
+
+    async def defragment(
+        self, request: pb.DefragmentRequest, ctx: CallContext
+    ) -> pb.DefragmentResponse:
+        # On the loop, as etcd's defragmentation blocks every other request: the backend
+        # is used from one thread at a time.
+        self._server.backend.defragment()
+        return pb.DefragmentResponse(header=self._server.header())
+
+    async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
+        dump = backend_stream.dump_bytes(self._server.backend, schema.ALL_BUCKETS)
+        return pb.HashResponse(header=self._server.header(), hash=zlib.crc32(dump))
+
+    async def hash_kv(self, request: pb.HashKVRequest, ctx: CallContext) -> pb.HashKVResponse:
+        store = self._server.store
+        rev = request.revision or store.current_revision
+        if rev > store.current_revision:
+            raise errors.FUTURE_REV
+        if rev < store.compact_revision:
+            raise errors.COMPACTED
+        return pb.HashKVResponse(
+            header=self._server.header(),
+            hash=hash_kv(self._server.backend, rev),
+            compact_revision=store.compact_revision,
+        )
+
+    async def snapshot(
+        self, request: pb.SnapshotRequest, ctx: CallContext
+    ) -> AsyncIterator[pb.SnapshotResponse]:
+        dump = backend_stream.dump_bytes(self._server.backend, schema.ALL_BUCKETS)
+        header = self._server.header()
+        for blob, remaining in snapshot_file.stream(dump):
+            yield pb.SnapshotResponse(header=header, remaining_bytes=remaining, blob=blob)

@@ -1,0 +1,99 @@
+"""Membership changes with etcdctl: add a learner, promote it, update it, remove a voter."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pytest
+from support.cluster import KvcoreCluster, poll
+from support.etcdctl import CtlResult, Etcdctl
+from support.ports import free_port
+
+from .reads import put_keys, read_prefix
+
+pytestmark = pytest.mark.kvcore
+
+PREFIX = "members/"
+NOT_IN_SYNC = "can only promote a learner member which is in sync with leader"
+PROMOTE_SECONDS = 15.0
+REMOVED_EXIT_SECONDS = 5.0
+
+
+def listed(ctl: Etcdctl) -> dict[str, dict]:
+    """Member list by name (a member that has not published yet has name "")."""
+    return {m.get("name", ""): m for m in ctl.json("member", "list")["members"]}
+
+
+def parse_added(out: str) -> tuple[str, dict[str, str]]:
+    """The hex id and ETCD_INITIAL_CLUSTER from `etcdctl member add`'s output."""
+    added = re.search(r"^Member ([0-9a-f]+) added to cluster [0-9a-f]+$", out, re.M)
+    initial = re.search(r'^ETCD_INITIAL_CLUSTER="([^"]*)"$', out, re.M)
+    assert added and initial, out
+    pairs = (item.split("=", 1) for item in initial.group(1).split(","))
+    return added.group(1), {name: url for name, url in pairs}
+
+
+def promote(ctl: Etcdctl, hex_id: str) -> CtlResult:
+    """Promote, retrying while the leader says the learner is not in sync yet."""
+
+    def attempt() -> CtlResult | None:
+        result = ctl.run("member", "promote", hex_id)
+        return None if NOT_IN_SYNC in result.stderr else result
+
+    return poll("the learner to be in sync", attempt, PROMOTE_SECONDS)
+
+
+def test_learner_promote_update_remove(
+    make_kvcore_cluster: Callable[..., KvcoreCluster],
+) -> None:
+    cluster = make_kvcore_cluster()
+    voters = list(cluster.members.values())
+    ctl = cluster.etcdctl(voters)
+    put_keys(cluster.wait_leader(), PREFIX, 30)
+
+    peer_port = free_port()
+    peer = f"http://127.0.0.1:{peer_port}"
+    added = ctl.run("member", "add", "n4", f"--peer-urls={peer}", "--learner").check()
+    hex_id, initial = parse_added(added.stdout)
+    assert initial == {**cluster.initial, "n4": peer}
+    unstarted = [m for m in ctl.json("member", "list")["members"] if m["peerURLs"] == [peer]]
+    assert len(unstarted) == 1 and unstarted[0]["isLearner"], unstarted
+    assert f"{unstarted[0]['ID']:x}" == hex_id
+
+    learner = cluster.joiner("n4", peer_port, initial)
+    learner.start()
+    expected = read_prefix(cluster.wait_leader(), PREFIX)
+    poll(
+        "the learner to catch up",
+        lambda: read_prefix(learner, PREFIX, serializable=True) == expected or None,
+        15,
+    )
+    cluster.wait_published()
+    assert listed(ctl)["n4"]["isLearner"]
+    assert listed(ctl)["n4"]["clientURLs"] == [f"http://{learner.endpoint}"]
+
+    result = promote(ctl, hex_id)
+    assert result.code == 0, result
+    assert re.fullmatch(rf"Member {hex_id} promoted in cluster [0-9a-f]+\n", result.stdout)
+    assert not listed(ctl)["n4"].get("isLearner", False)
+
+    both = [peer, f"http://localhost:{peer_port}"]
+    updated = ctl.run("member", "update", hex_id, f"--peer-urls={','.join(both)}").check()
+    assert re.fullmatch(rf"Member {hex_id} updated in cluster [0-9a-f]+\n", updated.stdout)
+    assert listed(ctl)["n4"]["peerURLs"] == both
+
+    gone = next(m for m in voters if m is not cluster.wait_leader())
+    gone_id = f"{cluster.member_id(gone):x}"
+    removed_at = time.monotonic()
+    result = ctl.run("member", "remove", gone_id).check()
+    assert re.fullmatch(rf"Member {gone_id} removed from cluster [0-9a-f]+\n", result.stdout)
+    gone.process.wait_exit(REMOVED_EXIT_SECONDS)
+    print(f"removed member exited after {time.monotonic() - removed_at:.2f}s")
+
+    remaining = cluster.etcdctl()
+    assert sorted(listed(remaining)) == sorted(n for n in cluster.members if n != gone.name)
+    remaining.run("put", f"{PREFIX}after", "removal").check()
+    for member in cluster.live():
+        assert read_prefix(member, f"{PREFIX}after")[f"{PREFIX}after".encode()][0] == b"removal"
