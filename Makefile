@@ -1,7 +1,7 @@
 # kvcore's everyday commands. `make test` is what CI runs (.ci/run).
 PYTHON ?= python3
 
-.PHONY: serve test test-long lint bench protos
+.PHONY: serve test test-long test-engines lint bench protos
 
 serve:  ## install kvcore and start a node on the embedded default config
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[fast]'
@@ -14,6 +14,11 @@ test:  ## install what the tests need (pip extras, Debian's etcd) and run them
 
 test-long:  ## the soak runs: many more raft simulation seeds, long fault tests
 	KVCORE_RAFT_SEEDS=100000 $(PYTHON) -m pytest -q -m "slow or not slow" tests/raft
+
+test-engines:  ## the whole-node suites once per engine (memory, lmdb, rocksdb)
+	for engine in memory lmdb rocksdb; do \
+		KVCORE_TEST_ENGINE=$$engine $(PYTHON) -m pytest -q tests/integration tests/differential tests/cluster || exit 1; \
+	done
 
 lint:
 	ruff check .

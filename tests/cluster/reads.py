@@ -22,11 +22,16 @@ def read_prefix(member: Server, prefix: str, serializable: bool = False) -> Cont
     return {kv.key: (kv.value, kv.mod_revision) for kv in outcome.kvs}  # type: ignore[attr-defined]
 
 
-def put_keys(member: Server, prefix: str, count: int) -> int:
-    """Put ``count`` keys ``prefix0000``... through ``member``; the last revision."""
-    revision = 0
+def put_keys(member: Server, prefix: str, count: int) -> Contents:
+    """Put ``count`` keys ``prefix0000``... through ``member``; what each put stored."""
+    written: Contents = {}
     with member.client() as client:
         for i in range(count):
             request = rpc_pb2.PutRequest(key=f"{prefix}{i:04d}".encode(), value=f"v{i}".encode())
-            revision = client.ok("Put", request).header.revision  # type: ignore[attr-defined]
-    return revision
+            response = client.ok("Put", request)
+            written[request.key] = (request.value, response.header.revision)  # type: ignore[attr-defined]
+    return written
+
+
+def last_revision(contents: Contents) -> int:
+    return max(revision for _, revision in contents.values())

@@ -157,12 +157,16 @@ class KvcoreServer(Server):
 
 
 def kvcore_config(endpoint: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
-    """A single-node config in the shape of configs/single.yaml; top-level keys override."""
+    """A single-node config in the shape of configs/single.yaml; top-level keys override.
+
+    The engine is KVCORE_TEST_ENGINE's (memory by default): ``make test-engines`` runs
+    the node suite once per engine that way.
+    """
     config: dict[str, Any] = {
         "name": "kvcore-test",
         "data_dir": str(data_dir),
         "cluster_token": "kvcore-test-cluster",
-        "engine": {"name": "memory", "options": {}},
+        "engine": {"name": os.environ.get("KVCORE_TEST_ENGINE", "memory"), "options": {}},
         "client_listeners": [{"transport": "grpc", "address": endpoint}],
         "limits": {"max_request_bytes": 1_572_864, "max_txn_ops": 128},
     }
@@ -256,6 +260,10 @@ class NodeFactory:
             node = self._pool.take(kind)
         self._nodes.append(node)
         return node
+
+    def adopt(self, node: Server) -> None:
+        """Stop ``node``, started elsewhere, with the others."""
+        self._nodes.append(node)
 
     def stop_all(self) -> None:
         for node in self._nodes:
