@@ -19,16 +19,30 @@ Way 2, from the command line, with the fixture in an importable module ``my_fixt
     python -m pytest --pyargs kvcore.testing.engine_conformance -p my_fixtures
 
 An engine that keeps nothing across ``close`` sets ``persistent = False`` on its Engine
-object; the durability tests are then skipped.
+object; the durability and crash-safety tests are then skipped.
+
+The crash-safety group runs :mod:`kvcore.testing.crash_writer` in a child process,
+SIGKILLs it at a random moment and reopens the store. Two optional fixtures steer it:
+
+* ``engine_import`` - ``"module:qualname"`` of a zero-argument callable the child calls
+  to make the Engine. Default: the engine's class, ``type(engine)``. The child gets
+  this process's ``sys.path`` and the options as JSON (``model_dump_json``).
+* ``commit_survives_kill`` - True when a returned ``commit`` survives the death of its
+  process without ``Backend.sync()`` (the write reached the OS). Default False: the
+  child calls ``sync()`` after every commit before it reports the batch.
 
 The suite is grouped by contract: ordering, ranges, buckets, snapshot isolation, write
-transactions, durability, maintenance. Each group's tests depend only on the fixtures
-above, so a new group (crash safety under SIGKILL, for persistent engines) is added as
-tests of its own next to the durability group.
+transactions, durability, crash safety, maintenance. Each group's tests depend only on
+the fixtures above.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +51,7 @@ import pytest
 
 from kvcore.backend import Backend, Engine, WriteTxn
 from kvcore.schema import ALL_BUCKETS, KEY, META
+from kvcore.testing import crash_writer
 
 OpenBackend = Callable[[], Backend]
 
@@ -64,12 +79,17 @@ def engine_options(engine: Engine) -> Any:
 
 
 @pytest.fixture
-def open_backend(engine: Engine, engine_options: Any, tmp_path: Path) -> Iterator[OpenBackend]:
+def engine_path(tmp_path: Path) -> Path:
+    return tmp_path / "engine"
+
+
+@pytest.fixture
+def open_backend(engine: Engine, engine_options: Any, engine_path: Path) -> Iterator[OpenBackend]:
     """Open (or reopen) the engine's store in one directory; closes what it opened."""
     opened: list[Backend] = []
 
     def open_() -> Backend:
-        backend = engine.open(tmp_path / "engine", ALL_BUCKETS, engine_options)
+        backend = engine.open(engine_path, ALL_BUCKETS, engine_options)
         opened.append(backend)
         return backend
 
@@ -361,6 +381,81 @@ def test_reopen_after_close_keeps_contents(open_backend: OpenBackend) -> None:
     with reopened.read() as txn:
         assert scan(txn, KEY, b"") == [(k, b"v" + k) for k in sorted(ODD_KEYS) if k != b"a"]
         assert txn.get(META, b"m") == b"1"
+
+
+# --- crash safety ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def engine_import(engine: Engine) -> str:
+    cls = type(engine)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+@pytest.fixture
+def commit_survives_kill() -> bool:
+    return False
+
+
+def run_and_kill(args: list[str], rng: random.Random) -> list[int]:
+    """Start a crash writer, SIGKILL it after a random number of batches; return what
+    it printed, including lines it wrote just before the kill."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kvcore.testing.crash_writer", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert child.stdout is not None
+    printed: list[int] = []
+    try:
+        for _ in range(rng.randint(1, 40)):
+            line = child.stdout.readline()
+            if not line:
+                break
+            printed.append(int(line))
+    finally:
+        child.kill()
+        rest, errors = child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGKILL, (
+        f"the crash writer exited on its own (is {args[0]!r} importable in a fresh "
+        f"process? else override the engine_import fixture):\n{errors}"
+    )
+    return printed + [int(n) for n in rest.split()]
+
+
+@pytest.mark.usefixtures("persistent")
+def test_killed_writer_keeps_every_reported_batch_whole_and_none_partial(
+    engine: Engine,
+    engine_import: str,
+    engine_options: Any,
+    commit_survives_kill: bool,
+    engine_path: Path,
+    open_backend: OpenBackend,
+) -> None:
+    rng = random.Random(engine.name)
+    args = [
+        engine_import,
+        str(engine_path),
+        engine_options.model_dump_json(),
+        "0" if commit_survives_kill else "1",
+    ]
+    printed: list[int] = []
+    for _ in range(2):  # the second writer starts on what the first one's kill left
+        printed += run_and_kill(args, rng)
+        backend = open_backend()
+        with backend.read() as txn:
+            last = int(txn.get(*crash_writer.LAST) or b"-1")
+            assert printed and last >= max(printed), f"reported {max(printed)}, kept {last}"
+            for bucket in crash_writer.BUCKETS:
+                stored = dict(txn.range(bucket, b"batch-", b"batch."))
+                assert stored == {
+                    crash_writer.batch_key(n, i): crash_writer.VALUE
+                    for n in range(last + 1)
+                    for i in range(crash_writer.KEYS_PER_BUCKET)
+                }, f"{bucket}: a batch up to {last} is not whole, or one beyond it is there"
+        backend.close()
 
 
 # --- maintenance ----------------------------------------------------------------------
