@@ -28,13 +28,24 @@ import pydantic
 from kvcore.raft.messages import Message
 
 
-@dataclass(slots=True)
-class CallContext:
+class CallContext(Protocol):
     """What a handler may know about the caller, whatever the wire.
 
     ``metadata`` holds request metadata with lower-case keys (gRPC metadata, or HTTP
-    headers mapped the same way: ``token``, ``hasleader``, ...).
+    headers mapped the same way: ``token``, ``hasleader``, ...). A transport may compute
+    both lazily: most calls never look.
     """
+
+    @property
+    def metadata(self) -> Mapping[str, str]: ...
+
+    @property
+    def peer(self) -> str: ...
+
+
+@dataclass(slots=True, frozen=True)
+class StaticCallContext:
+    """A CallContext with its values given up front."""
 
     metadata: Mapping[str, str] = field(default_factory=dict)
     peer: str = ""

@@ -114,7 +114,12 @@ class EtcdServer:
 
     def stamp(self, response: Any) -> Any:
         """Fill ``response.header``, keeping a revision the applier already set."""
-        response.header.MergeFrom(self.header(response.header.revision or None))
+        header = response.header
+        header.cluster_id = self.identity.cluster_id
+        header.member_id = self.identity.member_id
+        header.raft_term = self.term
+        if not header.revision:
+            header.revision = self.store.current_revision
         return response
 
     # --- the write path -------------------------------------------------------------

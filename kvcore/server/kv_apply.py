@@ -64,20 +64,20 @@ class KVApplier:
     def range(self, req: pb.RangeRequest, w: TxnWrite | None = None) -> pb.RangeResponse:
         """Read from the store, or through ``w`` to see a transaction's own writes."""
         limit = req.limit
-        if (
-            req.sort_order != pb.RangeRequest.NONE
-            or req.min_mod_revision
+        filtered = (
+            req.min_mod_revision
             or req.max_mod_revision
             or req.min_create_revision
             or req.max_create_revision
-        ):
+        )
+        if filtered or req.sort_order != pb.RangeRequest.NONE:
             limit = 0  # fetch everything, then filter, sort and cut
         if limit > 0:
             limit += 1  # one more than asked tells whether there are more
         read = self._store.range if w is None else w.range
         result = read(req.key, range_end(req.range_end), req.revision, limit, req.count_only)
 
-        kvs = [kv for kv in result.kvs if _passes_filters(req, kv)]
+        kvs = [kv for kv in result.kvs if _passes_filters(req, kv)] if filtered else result.kvs
         order = req.sort_order
         if req.sort_target != pb.RangeRequest.KEY and order == pb.RangeRequest.NONE:
             order = pb.RangeRequest.ASCEND  # kvs come in key order; other targets sort

@@ -5,9 +5,11 @@
 ``ENGINE_IMPORT`` is ``module:qualname`` of a zero-argument callable that returns the
 Engine (by default the engine's class); ``OPTIONS_JSON`` is the options instance as
 JSON. Batch ``n`` puts ``batch-n-0 .. batch-n-{K-1}`` into each of :data:`BUCKETS` and
-sets :data:`LAST` to ``n``, all in one write transaction; ``n`` is printed once
-``commit`` (and, with ``SYNC`` = 1, ``Backend.sync()``) has returned. A run continues
-from the :data:`LAST` an earlier run left in ``PATH``.
+sets :data:`LAST` to ``n``, all in one write transaction. The writer prints
+``commit n`` just before ``commit`` (so the suite can aim its kill at the commit) and
+``done n`` once ``commit`` (and, with ``SYNC`` = 1, ``Backend.sync()``) has returned:
+batch ``n`` is then reported. A run continues from the :data:`LAST` an earlier run
+left in ``PATH``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,17 @@ BUCKETS: Final = (KEY, META, LEASE)
 KEYS_PER_BUCKET: Final = 20
 VALUE: Final = b"v" * 2000  # several pages per batch, so kills land mid-commit too
 LAST: Final = (META, b"crash-last")
+COMMIT: Final = "commit"
+DONE: Final = "done"
 
 
 def batch_key(n: int, i: int) -> bytes:
     return b"batch-%d-%d" % (n, i)
+
+
+def reported(lines: list[str]) -> list[int]:
+    """The batches that lines of the writer's output report done."""
+    return [int(n) for step, n in map(str.split, lines) if step == DONE]
 
 
 def load_engine(spec: str) -> Engine:
@@ -52,10 +61,11 @@ def main(spec: str, path: str, options_json: str, sync: str) -> None:
                 for i in range(KEYS_PER_BUCKET):
                     txn.put(bucket, batch_key(n, i), VALUE)
             txn.put(*LAST, b"%d" % n)
+            print(COMMIT, n, flush=True)
             txn.commit()
         if sync == "1":
             backend.sync()
-        print(n, flush=True)
+        print(DONE, n, flush=True)
         n += 1
 
 

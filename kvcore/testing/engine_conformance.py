@@ -43,6 +43,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -398,8 +399,9 @@ def commit_survives_kill() -> bool:
 
 
 def run_and_kill(args: list[str], rng: random.Random) -> list[int]:
-    """Start a crash writer, SIGKILL it after a random number of batches; return what
-    it printed, including lines it wrote just before the kill."""
+    """Start a crash writer and SIGKILL it at a random moment of a random batch's
+    commit (and sync); return the batches it reported, including any it reported just
+    before the kill."""
     child = subprocess.Popen(
         [sys.executable, "-m", "kvcore.testing.crash_writer", *args],
         stdout=subprocess.PIPE,
@@ -408,13 +410,19 @@ def run_and_kill(args: list[str], rng: random.Random) -> list[int]:
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert child.stdout is not None
-    printed: list[int] = []
+    victim = rng.randint(0, 30)  # commits this writer starts before the one killed
+    lines: list[str] = []
+    commits, began, commit_seconds = 0, 0.0, 0.0
     try:
-        for _ in range(rng.randint(1, 40)):
-            line = child.stdout.readline()
-            if not line:
+        for line in iter(child.stdout.readline, ""):
+            lines.append(line)
+            if not line.startswith(crash_writer.COMMIT):
+                commit_seconds = time.monotonic() - began
+            elif commits == victim:
+                time.sleep(rng.uniform(0, commit_seconds))  # as long as the last one took
                 break
-            printed.append(int(line))
+            else:
+                commits, began = commits + 1, time.monotonic()
     finally:
         child.kill()
         rest, errors = child.communicate(timeout=30)
@@ -422,7 +430,7 @@ def run_and_kill(args: list[str], rng: random.Random) -> list[int]:
         f"the crash writer exited on its own (is {args[0]!r} importable in a fresh "
         f"process? else override the engine_import fixture):\n{errors}"
     )
-    return printed + [int(n) for n in rest.split()]
+    return crash_writer.reported(lines + rest.splitlines(keepends=True))
 
 
 @pytest.mark.usefixtures("persistent")
@@ -441,13 +449,13 @@ def test_killed_writer_keeps_every_reported_batch_whole_and_none_partial(
         engine_options.model_dump_json(),
         "0" if commit_survives_kill else "1",
     ]
-    printed: list[int] = []
-    for _ in range(2):  # the second writer starts on what the first one's kill left
-        printed += run_and_kill(args, rng)
+    reported: list[int] = []
+    for _ in range(3):  # each writer continues from what the previous kill left
+        reported += run_and_kill(args, rng)
         backend = open_backend()
         with backend.read() as txn:
             last = int(txn.get(*crash_writer.LAST) or b"-1")
-            assert printed and last >= max(printed), f"reported {max(printed)}, kept {last}"
+            assert last >= max(reported, default=-1), f"reported {max(reported)}, kept {last}"
             for bucket in crash_writer.BUCKETS:
                 stored = dict(txn.range(bucket, b"batch-", b"batch."))
                 assert stored == {

@@ -7,6 +7,7 @@ service the server implements is served with no change here.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -57,9 +58,19 @@ def _method_handler(method: descriptor.MethodDescriptor, fn: Callable | None):
     return grpc.unary_unary_rpc_method_handler(_unary(fn), **codec)
 
 
-def _context(ctx: grpc.aio.ServicerContext) -> CallContext:
-    metadata = ctx.invocation_metadata() or ()
-    return CallContext(metadata={k.lower(): v for k, v in metadata}, peer=ctx.peer())
+class _GrpcCallContext:
+    """A CallContext read from the gRPC call only when a handler asks."""
+
+    def __init__(self, ctx: grpc.aio.ServicerContext) -> None:
+        self._ctx = ctx
+
+    @functools.cached_property
+    def metadata(self) -> dict[str, str]:
+        return {k.lower(): v for k, v in self._ctx.invocation_metadata() or ()}
+
+    @functools.cached_property
+    def peer(self) -> str:
+        return self._ctx.peer()
 
 
 async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception) -> None:
@@ -75,7 +86,7 @@ def _unary(fn: Callable):
 
     async def call(request, ctx: grpc.aio.ServicerContext):
         try:
-            return await fn(request, _context(ctx))
+            return await fn(request, _GrpcCallContext(ctx))
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
@@ -89,7 +100,7 @@ def _streaming(fn: Callable[[Any, CallContext], AsyncIterator]):
 
     async def call(request_or_iterator, ctx: grpc.aio.ServicerContext):
         try:
-            async for response in fn(request_or_iterator, _context(ctx)):
+            async for response in fn(request_or_iterator, _GrpcCallContext(ctx)):
                 yield response
         except grpc.aio.AbortError:
             raise
