@@ -6,17 +6,17 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from bench.engines.direct import Measured  # noqa: E402
-from bench.engines.report import DIRECT, E2E, MiB, _order  # noqa: E402
+from bench.engines.direct import Measured
+from bench.engines.report import DIRECT, E2E, MiB, order
 
 TITLES = {DIRECT: "direct (Backend)", E2E: "end to end (gRPC)"}
 
 
 def _bars(ax: plt.Axes, rows: list[Measured], value: Callable[[Measured], float],
           title: str, ylabel: str) -> None:
-    engines, phases = _order(rows)
+    engines, phases = order(rows)
     by = {(r.engine, r.workload): value(r) for r in rows}
     width = 0.8 / len(engines)
     for i, engine in enumerate(engines):

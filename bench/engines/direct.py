@@ -11,6 +11,7 @@ carries the commit in its latency); an insert is an update of a new key; a scan 
 read txn + range with a limit; read-modify-write is a read followed by an update.
 """
 
+import contextlib
 import dataclasses
 import os
 import resource
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.engines.ycsb import INSERT, READ, RMW, SCAN, UPDATE, WORKLOADS, Chooser, Keyspace, Spec
+from bench.engines.ycsb import INSERT, READ, RMW, SCAN, WORKLOADS, Chooser, Keyspace, Spec
 from bench.load import Outcome, Result, merge
 from kvcore import schema
 from kvcore.backend import Backend
@@ -62,10 +63,8 @@ def du(path: Path) -> int:
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # an engine removed it meanwhile
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
-            except FileNotFoundError:  # an engine removed it meanwhile
-                pass
     return total
 
 
@@ -93,11 +92,18 @@ class _Runner:
             chooser.ack(self.inserted)
         self.inserted = 0
 
-    def _write(self, n: int, chooser: Chooser, insert: bool) -> None:
+    def _write(self, n: int, chooser: Chooser | None, insert: bool, batch: int) -> None:
         self.pending.append((self.keys.key(n), self.keys.value(n)))
         self.inserted += insert
-        if len(self.pending) >= self.plan.update_batch:
+        if len(self.pending) >= batch:
             self._flush(chooser)
+
+    def _drain(self, lat: array, chooser: Chooser | None) -> None:
+        """Commit what is left of the last batch, in the last op's latency."""
+        if self.pending:
+            t0 = time.perf_counter_ns()
+            self._flush(chooser)
+            lat[-1] += time.perf_counter_ns() - t0
 
     def _read(self, n: int) -> None:
         with self.backend.read() as txn:
@@ -109,19 +115,19 @@ class _Runner:
                 pass
 
     def load(self) -> Result:
-        """Write every record, `load_batch` per write txn; latencies are per txn."""
+        """Write every record, `load_batch` per write txn, timing each put as an op."""
         clock, lat = time.perf_counter_ns, array("q")
         cpu0, first, tick = time.process_time(), clock(), clock() + TICK_NS
-        records, batch = self.plan.spec.records, self.plan.load_batch
-        for start in range(0, records, batch):
-            self.pending = [(self.keys.key(n), self.keys.value(n))
-                            for n in range(start, min(records, start + batch))]
+        records = self.plan.spec.records
+        for n in range(records):
             t0 = clock()
-            self._flush(None)
-            lat.append(clock() - t0)
-            if t0 > tick:
-                tick = t0 + TICK_NS
-                self._tick(f"load {start * 100 // records}%")
+            self._write(n, None, False, self.plan.load_batch)
+            t1 = clock()
+            lat.append(t1 - t0)
+            if t1 > tick:
+                tick = t1 + TICK_NS
+                self._tick(f"load {n * 100 // records}%")
+        self._drain(lat, None)
         stats = Counter(sent=len(lat))
         return merge([Outcome(lat.tobytes(), first, clock(), time.process_time() - cpu0, stats)],
                      None, None)
@@ -146,7 +152,7 @@ class _Runner:
             else:
                 if op == RMW:
                     self._read(n)
-                self._write(n, chooser, insert=op == INSERT)
+                self._write(n, chooser, op == INSERT, self.plan.update_batch)
             t1 = clock()
             lat.append(t1 - t0)
             stats[op] += 1
@@ -155,9 +161,8 @@ class _Runner:
                 self._tick(f"{name} {i * 100 // self.plan.ops}%")
                 if t1 > stop:
                     break
+        self._drain(lat, chooser)
         last = clock()
-        if self.pending:  # what is left of the last batch, untimed
-            self._flush(chooser)
         stats["sent"] = len(lat)
         outcome = Outcome(lat.tobytes(), first, last, time.process_time() - cpu0, stats)
         return merge([outcome], None, None), chooser.next_insert

@@ -30,6 +30,7 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
 TO_THE_END = b"\0"  # etcd's range_end for "every key from key on"
 LOAD = "load"
+OPS_BOUND = 2_000  # ops/s above what one node does here: sizes the insert headroom
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,10 @@ class Node:
 
     def _job(self, workload: str, measure_at: int, stop_at: int, count: int) -> ClientJob:
         s = self.settings
-        ops = int(s.inflight * 2_000 * s.seconds)  # a generous bound on the ops of a run
-        timing = load.Job((), workload, 0, s.inflight, s.channels, 0, measure_at, stop_at, count)
+        ops = int((s.warmup + s.seconds) * OPS_BOUND)
+        timing = load.Job(endpoints=(), workload=workload, first_slot=0, slots=s.inflight,
+                          channels=s.channels, keys=0, measure_at=measure_at, stop_at=stop_at,
+                          count=count)
         return ClientJob(self.running.endpoints[0], workload, s.spec, self.next_record, ops,
                          s.inflight, s.channels, timing)
 

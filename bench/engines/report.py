@@ -14,14 +14,15 @@ def _mib(n: int | None) -> str:
     return "" if n is None else f"{n / MiB:,.1f}"
 
 
-def _order(rows: list[Measured]) -> tuple[list[str], list[str]]:
+def order(rows: list[Measured]) -> tuple[list[str], list[str]]:
     """Engines and phases in first-seen order."""
-    return list(dict.fromkeys(r.engine for r in rows)), list(dict.fromkeys(r.workload for r in rows))
+    engines = list(dict.fromkeys(r.engine for r in rows))
+    return engines, list(dict.fromkeys(r.workload for r in rows))
 
 
 def pivot(rows: list[Measured]) -> str:
     """ops/s: one line per phase, one column per engine."""
-    engines, phases = _order(rows)
+    engines, phases = order(rows)
     cell = {(r.engine, r.workload): r.result.rps for r in rows}
     lines = ["| phase | " + " | ".join(engines) + " |", "| --- |" + " ---: |" * len(engines)]
     for p in phases:
