@@ -11,7 +11,6 @@ the applied index to reach it; serializable reads go straight to the store.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import struct
 from collections.abc import Sequence
@@ -41,6 +40,8 @@ from kvcore.transport import PeerNetwork
 log = logging.getLogger(__name__)
 
 _U64 = struct.Struct(">Q")
+# How long a read index request may go unanswered before it is sent again.
+_READ_INDEX_RETRY_SECONDS = 0.5
 # How often a proposal raft refused is offered again.
 _RESUBMIT_SECONDS = 0.02
 
@@ -71,7 +72,6 @@ class EtcdServer:
         self._wait = Wait()
         self._index_wait = IndexWait()
         self._index_wait.advance(self.applied_index)
-        self._read_ctx = itertools.count(1)
         self._next_read: asyncio.Future[int] | None = None
         self._reads: dict[bytes, asyncio.Future[int]] = {}
 
@@ -170,9 +170,10 @@ class EtcdServer:
 
     async def linearizable_read(self) -> None:
         """Return once every write committed before the call is applied here."""
+        loop = asyncio.get_running_loop()
         if self._next_read is None:
-            self._next_read = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().call_soon(self._start_read_round)
+            self._next_read = loop.create_future()
+            loop.call_soon(self._start_read_round)
         try:
             async with asyncio.timeout(self.limits.request_timeout):
                 index = await asyncio.shield(self._next_read)
@@ -180,11 +181,32 @@ class EtcdServer:
         except TimeoutError:
             raise errors.TIMEOUT from None
 
+    async def wait_applied(self, index: int) -> None:
+        """Return once entries up to ``index`` are applied."""
+        await self._index_wait.wait(index)
+
     def _start_read_round(self) -> None:
         future, self._next_read = self._next_read, None
-        ctx = _U64.pack(next(self._read_ctx))
+        loop = asyncio.get_running_loop()
+        self._send_read_index(future, loop.time() + self.limits.request_timeout)
+
+    def _send_read_index(self, future: asyncio.Future[int], deadline: float) -> None:
+        """Ask raft for a read index answering ``future``, and again every retry interval
+        until one comes: raft drops the request without a leader, and the leader may
+        lose it (etcd's read loop retries the same way). Past ``deadline`` every reader
+        has timed out: the round is dropped."""
+        loop = asyncio.get_running_loop()
+        if future.done():
+            return
+        if loop.time() >= deadline:
+            future.cancel()
+            return
+        # Unique across members and restarts: the leader tracks pending reads by it.
+        ctx = _U64.pack(self._ids.next())
         self._reads[ctx] = future
+        future.add_done_callback(lambda _: self._reads.pop(ctx, None))
         self.driver.read_index(ctx)
+        loop.call_later(_READ_INDEX_RETRY_SECONDS, self._send_read_index, future, deadline)
 
     # --- the driver's state machine ----------------------------------------------------
 

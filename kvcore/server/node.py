@@ -145,6 +145,9 @@ class Node:
             if node.status().voters == [identity.member_id]:
                 driver.campaign()  # a lone voter need not wait out an election timeout
             tasks.append(asyncio.create_task(self._publish(server), name="publish"))
+            # Replay what the log already holds as committed before serving anyone, so a
+            # restarted member never answers from a state older than the one it had.
+            await server.wait_applied(raft_log.storage.initial_state()[0].commit)
             for listener in self.listeners:
                 srv = listener.transport.client_server(
                     listener.config.address,

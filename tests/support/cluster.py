@@ -127,6 +127,12 @@ class Cluster:
         self.wait_published()
         return self
 
+    def spawn_all(self) -> None:
+        """Launch every member now; a later ``start`` waits for them (clusters boot side
+        by side)."""
+        for member in self.members.values():
+            member.spawn()
+
     def wait_published(self, timeout: float = LEADER_SECONDS) -> None:
         """Until there is a leader and the member list shows every live member's client
         URL (a member publishes it through raft once a leader is known)."""
@@ -146,7 +152,8 @@ class Cluster:
     def start_members(self, members: list[Member]) -> None:
         """Launch ``members`` side by side (none may wait for a quorum of others)."""
         for member in members:
-            member.spawn()
+            if member.process is None or not member.process.alive:
+                member.spawn()
         for member in members:
             member.wait_ready()
 
@@ -212,15 +219,19 @@ class Cluster:
         leader = self._agreed_leader()
         if leader is None:
             return None
-        with leader.client() as client:
-            return revision if client.revision() == revision else None
+        return revision if read_revision(leader, serializable=False) == revision else None
+
+
+def read_revision(member: Server, serializable: bool) -> int | None:
+    """The store revision ``member`` reports to a one-key read; None if the read fails."""
+    request = rpc_pb2.RangeRequest(key=b"\0", count_only=True, serializable=serializable)
+    with member.client() as client:
+        outcome = client.call("Range", request, timeout=STATUS_TIMEOUT)
+    return None if isinstance(outcome, RpcFailure) else outcome.header.revision  # type: ignore[union-attr]
 
 
 def serializable_revision(member: Server) -> int | None:
-    with member.client() as client:
-        request = rpc_pb2.RangeRequest(key=b"\0", count_only=True, serializable=True)
-        outcome = client.call("Range", request, timeout=STATUS_TIMEOUT)
-    return None if isinstance(outcome, RpcFailure) else outcome.header.revision  # type: ignore[union-attr]
+    return read_revision(member, serializable=True)
 
 
 class KvcoreCluster(Cluster):

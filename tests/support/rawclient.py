@@ -53,6 +53,7 @@ class RawClient:
             "Compact": kv.Compact,
             "MemberList": cluster.MemberList,
             "Status": maintenance.Status,
+            "MoveLeader": maintenance.MoveLeader,
         }
 
     def call(
