@@ -6,15 +6,16 @@
 Engine (by default the engine's class); ``OPTIONS_JSON`` is the options instance as
 JSON. Batch ``n`` puts ``batch-n-0 .. batch-n-{K-1}`` into each of :data:`BUCKETS` and
 sets :data:`LAST` to ``n``, all in one write transaction. The writer prints
-``commit n`` just before ``commit`` (so the suite can aim its kill at the commit) and
-``done n`` once ``commit`` (and, with ``SYNC`` = 1, ``Backend.sync()``) has returned:
-batch ``n`` is then reported. A run continues from the :data:`LAST` an earlier run
+``commit n`` just before ``commit`` and ``committed n`` once it returned (so the suite
+can aim its kill at a commit), then ``done n`` (after ``Backend.sync()`` when ``SYNC``
+is 1): batch ``n`` is then reported. A run continues from the :data:`LAST` an earlier run
 left in ``PATH``.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Final
@@ -27,6 +28,7 @@ KEYS_PER_BUCKET: Final = 20
 VALUE: Final = b"v" * 2000  # several pages per batch, so kills land mid-commit too
 LAST: Final = (META, b"crash-last")
 COMMIT: Final = "commit"
+COMMITTED: Final = "committed"
 DONE: Final = "done"
 
 
@@ -37,6 +39,12 @@ def batch_key(n: int, i: int) -> bytes:
 def reported(lines: list[str]) -> list[int]:
     """The batches that lines of the writer's output report done."""
     return [int(n) for step, n in map(str.split, lines) if step == DONE]
+
+
+def say(step: str, n: int) -> None:
+    # One write(2) of a short line: a pipe takes it whole, so a kill never cuts it
+    # (print() may write its arguments one by one).
+    os.write(sys.stdout.fileno(), f"{step} {n}\n".encode())
 
 
 def load_engine(spec: str) -> Engine:
@@ -61,11 +69,12 @@ def main(spec: str, path: str, options_json: str, sync: str) -> None:
                 for i in range(KEYS_PER_BUCKET):
                     txn.put(bucket, batch_key(n, i), VALUE)
             txn.put(*LAST, b"%d" % n)
-            print(COMMIT, n, flush=True)
+            say(COMMIT, n)
             txn.commit()
+        say(COMMITTED, n)
         if sync == "1":
             backend.sync()
-        print(DONE, n, flush=True)
+        say(DONE, n)
         n += 1
 
 

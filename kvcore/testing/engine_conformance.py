@@ -22,7 +22,8 @@ An engine that keeps nothing across ``close`` sets ``persistent = False`` on its
 object; the durability and crash-safety tests are then skipped.
 
 The crash-safety group runs :mod:`kvcore.testing.crash_writer` in a child process,
-SIGKILLs it at a random moment and reopens the store. Two optional fixtures steer it:
+SIGKILLs it at a random moment of a random commit and reopens the store. Two optional
+fixtures steer it:
 
 * ``engine_import`` - ``"module:qualname"`` of a zero-argument callable the child calls
   to make the Engine. Default: the engine's class, ``type(engine)``. The child gets
@@ -33,7 +34,7 @@ SIGKILLs it at a random moment and reopens the store. Two optional fixtures stee
 
 The suite is grouped by contract: ordering, ranges, buckets, snapshot isolation, write
 transactions, durability, crash safety, maintenance. Each group's tests depend only on
-the fixtures above.
+the fixtures above. docs/writing-an-engine.md walks an engine author through it.
 """
 
 from __future__ import annotations
@@ -400,37 +401,40 @@ def commit_survives_kill() -> bool:
 
 def run_and_kill(args: list[str], rng: random.Random) -> list[int]:
     """Start a crash writer and SIGKILL it at a random moment of a random batch's
-    commit (and sync); return the batches it reported, including any it reported just
-    before the kill."""
-    child = subprocess.Popen(
+    commit; return the batches it reported, including any it reported just before the
+    kill."""
+    victim = rng.randint(0, 30)  # commits this writer starts before the one killed
+    lines: list[str] = []
+    commits, began, commit_seconds = 0, 0.0, 0.0
+    with subprocess.Popen(
         [sys.executable, "-m", "kvcore.testing.crash_writer", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    assert child.stdout is not None
-    victim = rng.randint(0, 30)  # commits this writer starts before the one killed
-    lines: list[str] = []
-    commits, began, commit_seconds = 0, 0.0, 0.0
-    try:
-        for line in iter(child.stdout.readline, ""):
-            lines.append(line)
-            if not line.startswith(crash_writer.COMMIT):
-                commit_seconds = time.monotonic() - began
-            elif commits == victim:
-                time.sleep(rng.uniform(0, commit_seconds))  # as long as the last one took
-                break
-            else:
-                commits, began = commits + 1, time.monotonic()
-    finally:
-        child.kill()
-        rest, errors = child.communicate(timeout=30)
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        try:
+            for line in iter(child.stdout.readline, ""):
+                lines.append(line)
+                step = line.split()[0]
+                if step == crash_writer.COMMITTED:
+                    commit_seconds = time.monotonic() - began
+                elif step == crash_writer.COMMIT and commits == victim:
+                    time.sleep(rng.uniform(0, commit_seconds))  # as long as the last took
+                    break
+                elif step == crash_writer.COMMIT:
+                    commits, began = commits + 1, time.monotonic()
+        finally:
+            child.kill()
+        # Read the rest through the same stream: it may hold lines read ahead already.
+        lines += child.stdout.readlines()
+        errors = child.stderr.read()
     assert child.returncode == -signal.SIGKILL, (
         f"the crash writer exited on its own (is {args[0]!r} importable in a fresh "
         f"process? else override the engine_import fixture):\n{errors}"
     )
-    return crash_writer.reported(lines + rest.splitlines(keepends=True))
+    return crash_writer.reported(lines)
 
 
 @pytest.mark.usefixtures("persistent")

@@ -86,3 +86,13 @@ def test_rejects_unknown_enum_and_version() -> None:
         codec.decode_message(bytes(data))
     with pytest.raises(codec.CodecError):
         codec.decode_entry(b"\x07" + bytes(20))
+
+
+def test_layout_is_stable() -> None:
+    # The WAL stores these bytes: a change here breaks reading old logs.
+    e = Entry(term=2, index=7, type=EntryType.CONF_CHANGE, data=b"ab")
+    assert codec.encode_entry(e).hex() == (
+        "01" + "0000000000000002" + "0000000000000007" + "00000002" + "6162"
+    )
+    hs = HardState(term=3, vote=1, commit=9)
+    assert codec.encode_hard_state(hs).hex() == f"{3:016x}{1:016x}{9:016x}"
