@@ -235,10 +235,20 @@ def serializable_revision(member: Server) -> int | None:
 
 
 class KvcoreCluster(Cluster):
-    def __init__(self, supervisor: Supervisor, root: Path, size: int = 3, **config: Any) -> None:
+    """``config`` applies to every member; ``per_member`` (name -> config) adds to it."""
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        root: Path,
+        size: int = 3,
+        per_member: dict[str, dict[str, Any]] | None = None,
+        **config: Any,
+    ) -> None:
         self._supervisor = supervisor
         self._root = root
         self._config = config
+        self._per_member = per_member or {}
         names = [f"n{i}" for i in range(1, size + 1)]
         ports = free_ports(size)
         self.initial = {name: peer_url(port) for name, port in zip(names, ports, strict=True)}
@@ -256,7 +266,8 @@ class KvcoreCluster(Cluster):
     def _member(self, name: str, port: int, initial: dict[str, str], state: str) -> KvcoreMember:
         workdir = self._root / name
         workdir.mkdir(parents=True)
-        return KvcoreMember(self._supervisor, workdir, name, port, initial, state, **self._config)
+        config = self._config | self._per_member.get(name, {})
+        return KvcoreMember(self._supervisor, workdir, name, port, initial, state, **config)
 
 
 class EtcdCluster(Cluster):
