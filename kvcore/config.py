@@ -76,6 +76,14 @@ class SnapshotConfig(_Strict):
     catchup_entries: int = Field(default=5_000, ge=0)
 
 
+class CompactionConfig(_Strict):
+    # etcd's --experimental-compaction-batch-limit and --experimental-compaction-sleep-
+    # interval: a compaction removes old versions this many at a time, pausing between
+    # steps, so that writes never wait for more than one step.
+    batch_limit: int = Field(default=1000, gt=0)
+    pause_ms: int = Field(default=10, ge=0)
+
+
 def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -104,6 +112,7 @@ class NodeConfig(_Strict):
     wal: WalConfig = Field(default_factory=WalConfig)
     raft: RaftConfig = Field(default_factory=RaftConfig)
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
+    compaction: CompactionConfig = Field(default_factory=CompactionConfig)
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:

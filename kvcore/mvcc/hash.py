@@ -1,9 +1,10 @@
 """HashKV: a checksum of the MVCC history up to a revision, equal on every member
 that applied the same log (the check etcd's corruption detection and operators use).
 
-It covers every stored version with a revision at or below ``rev`` — what compaction
-left of the history, which every member compacts alike — in revision order, key and
-value bytes both.
+It covers, in revision order, key and value bytes both, every stored version with a
+revision at or below ``rev`` that compaction keeps: above the compaction revision all
+of them, at or below it only those the compaction keeps (``keep``). So the hash does
+not depend on how far a member's backend purge has got.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from kvcore.backend import Backend
 from kvcore.mvcc.revision import Revision
 
 
-def hash_kv(backend: Backend, rev: int) -> int:
-    """CRC-32 of the key bucket's versions with main revision <= ``rev``."""
+def hash_kv(backend: Backend, rev: int, compact_rev: int, keep: set[Revision]) -> int:
+    """CRC-32 of the key bucket's live history with main revision <= ``rev``."""
     crc = zlib.crc32(schema.KEY.encode())
     end = Revision(rev + 1, 0).to_bytes()
     with backend.read() as txn:
         for key, value in txn.range(schema.KEY, b"", end):
-            crc = zlib.crc32(value, zlib.crc32(key, crc))
+            revision = Revision.from_bytes(key)
+            if revision.main > compact_rev or revision in keep:
+                crc = zlib.crc32(value, zlib.crc32(key, crc))
     return crc

@@ -42,10 +42,6 @@ from kvcore.backend import Backend, ReadTxn, WriteTxn
 from kvcore.mvcc.index import Index, TreeIndex
 from kvcore.mvcc.revision import Revision, is_tombstone
 
-# Stored versions a compaction examines per step: bounds the memory a step takes, and is
-# the unit a large compaction can later be spread over several backend transactions.
-BATCH: Final = 10_000
-
 # An empty store is at revision 1, as in etcd: the first write is revision 2.
 _FIRST_REVISION: Final = 1
 # Below every revision, so that compacting at 0 succeeds once, as in etcd.
@@ -90,6 +86,7 @@ class KVStore:
         self._leases = leases
         self.current_revision = _FIRST_REVISION
         self.compact_revision = _NEVER_COMPACTED
+        self._purge: _Purge | None = None
         self._restore()
 
     # --- reads --------------------------------------------------------------------
@@ -150,40 +147,47 @@ class KVStore:
         """Forget history below ``rev``, keeping each live key's version at ``rev``.
 
         Raises ``errors.COMPACTED`` if ``rev`` is not above the last compaction and
-        ``errors.FUTURE_REV`` if it is above the current revision. The scheduled and
-        finished compaction revisions are recorded in the meta bucket.
+        ``errors.FUTURE_REV`` if it is above the current revision. Reads below ``rev``
+        fail from now on; the old versions leave the backend afterwards, in steps of
+        :meth:`purge_step` (as etcd's compaction does, so that a large compaction never
+        holds up writes). The scheduled revision is recorded in ``btx`` now, the
+        finished one when the last step is done.
         """
         if rev <= self.compact_revision:
             raise errors.COMPACTED
         if rev > self.current_revision:
             raise errors.FUTURE_REV
-        self._compact(btx, rev)
+        btx.put(schema.META, schema.META_SCHEDULED_COMPACT_REV, Revision(rev).to_bytes())
+        self._schedule(rev)
 
-    def _compact(self, btx: WriteTxn, rev: int) -> None:
+    def _schedule(self, rev: int) -> None:
+        # A newer compaction supersedes an unfinished one: its scan starts over and
+        # also removes whatever the older one had not reached.
         self.compact_revision = rev
-        marker = Revision(rev).to_bytes()
-        btx.put(schema.META, schema.META_SCHEDULED_COMPACT_REV, marker)
-        keep = self.index.compact(rev)
-        start: bytes | None = b""
-        while start is not None:
-            start = self._purge_batch(btx, start, rev, keep)
-        btx.put(schema.META, schema.META_FINISHED_COMPACT_REV, marker)
+        self._purge = _Purge(rev, self.index.compact(rev))
 
-    def _purge_batch(
-        self, btx: WriteTxn, start: bytes, rev: int, keep: set[Revision]
-    ) -> bytes | None:
-        """Delete up to :data:`BATCH` stored versions at or below ``rev`` not in ``keep``.
+    @property
+    def compacting(self) -> bool:
+        """Whether a compaction still has versions to remove from the backend."""
+        return self._purge is not None
 
-        Returns where the next batch starts, or None when none is left.
-        """
-        end = Revision(rev + 1).to_bytes()
-        pairs = list(btx.range(schema.KEY, start, end, limit=BATCH))
+    def purge_step(self, btx: WriteTxn, limit: int) -> bool:
+        """Remove up to ``limit`` compacted versions in ``btx``; True while more remain."""
+        purge = self._purge
+        if purge is None:
+            return False
+        end = Revision(purge.rev + 1).to_bytes()
+        pairs = list(btx.range(schema.KEY, purge.start, end, limit=limit))
         for rev_bytes, _ in pairs:
-            if Revision.from_bytes(rev_bytes) not in keep:
+            if Revision.from_bytes(rev_bytes) not in purge.keep:
                 btx.delete(schema.KEY, rev_bytes)
-        if len(pairs) < BATCH:
-            return None
-        return pairs[-1][0] + b"\x00"
+        if len(pairs) == limit:
+            purge.start = pairs[-1][0] + b"\x00"
+            return True
+        marker = Revision(purge.rev).to_bytes()
+        btx.put(schema.META, schema.META_FINISHED_COMPACT_REV, marker)
+        self._purge = None
+        return False
 
     # --- restore ------------------------------------------------------------------
 
@@ -203,9 +207,7 @@ class KVStore:
                 if lease:
                     self._leases.key_put(key, lease)
         if scheduled is not None and scheduled > max(self.compact_revision, 0):
-            with self._backend.write() as btx:
-                self._compact(btx, scheduled)
-                btx.commit()
+            self._schedule(scheduled)  # a compaction cut short: its purge resumes
 
     def _restore_one(self, rev_bytes: bytes, kv: KeyValue, key_leases: dict[bytes, int]) -> int:
         rev = Revision.from_bytes(rev_bytes)
@@ -220,6 +222,15 @@ class KVStore:
             self.index.restore(kv.key, Revision(kv.create_revision), rev, kv.version)
             key_leases[kv.key] = kv.lease
         return rev.main
+
+
+@dataclass(slots=True)
+class _Purge:
+    """A compaction whose old versions are still being removed from the backend."""
+
+    rev: int
+    keep: set[Revision]  # versions at or below ``rev`` that stay (each live key's at rev)
+    start: bytes = b""  # where the next step's scan begins
 
 
 def _meta_revision(txn: ReadTxn, key: bytes) -> int | None:

@@ -74,6 +74,9 @@ class EtcdServer:
         self._index_wait.advance(self.applied_index)
         self._next_read: asyncio.Future[int] | None = None
         self._reads: dict[bytes, asyncio.Future[int]] = {}
+        self._compaction_wanted = asyncio.Event()
+        self._compacted = asyncio.Event()
+        self._compaction_changed()
 
     def _open_store(self) -> None:
         self.store = KVStore(self.backend)
@@ -224,6 +227,7 @@ class EtcdServer:
         self._snapshot_index = meta.index
         self._index_wait.advance(self.applied_index)
         self._members_changed()
+        self._compaction_changed()
         log.info("restored from the leader's snapshot at index %d", meta.index)
 
     def apply(self, entries: Sequence[Entry]) -> None:
@@ -250,6 +254,7 @@ class EtcdServer:
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)
+        self._compaction_changed()
         if members_changed:
             self._members_changed()
 
@@ -296,6 +301,34 @@ class EtcdServer:
             return apply(w, body)
         finally:
             w.end()
+
+    # --- compaction's backend purge -------------------------------------------------------
+
+    def _compaction_changed(self) -> None:
+        if self.store.compacting:
+            self._compacted.clear()
+            self._compaction_wanted.set()
+        else:
+            self._compacted.set()
+
+    async def wait_compacted(self) -> None:
+        """Return once no compaction has versions left to remove (etcd's physical)."""
+        await self._compacted.wait()
+
+    async def run_compactor(self) -> None:
+        """Remove compacted versions from the backend, a batch per write transaction with
+        a pause between, so that applies wait for at most one batch."""
+        limit = self.cfg.compaction.batch_limit
+        pause = self.cfg.compaction.pause_ms / 1000
+        while True:
+            await self._compaction_wanted.wait()
+            self._compaction_wanted.clear()
+            while self.store.compacting:
+                with self.backend.write() as btx:
+                    self.store.purge_step(btx, limit)
+                    btx.commit()
+                await asyncio.sleep(pause)
+            self._compaction_changed()
 
     def _members_changed(self) -> None:
         if self.peers is not None:

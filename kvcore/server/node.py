@@ -138,13 +138,18 @@ class Node:
         server.attach(driver, peers)
         handlers = services.build(server)
         servers: list[Server] = []
-        tasks = [asyncio.create_task(driver.run(), name="raft-driver")]
+        # Tasks that run for the node's whole life; if one ends, the node stops.
+        tasks = [
+            asyncio.create_task(driver.run(), name="raft-driver"),
+            asyncio.create_task(server.run_compactor(), name="compactor"),
+        ]
+        background = list(tasks)
         try:
             if peers is not None:
                 await peers.start()
             if node.status().voters == [identity.member_id]:
                 driver.campaign()  # a lone voter need not wait out an election timeout
-            tasks.append(asyncio.create_task(self._publish(server), name="publish"))
+            background.append(asyncio.create_task(self._publish(server), name="publish"))
             # Replay what the log already holds as committed before serving anyone, so a
             # restarted member never answers from a state older than the one it had.
             await server.wait_applied(raft_log.storage.initial_state()[0].commit)
@@ -168,32 +173,32 @@ class Node:
                 cfg.engine.name,
                 cfg.data_dir,
             )
-            await self._until_stopped(stop, server, tasks[0])
+            await self._until_stopped(stop, server, tasks)
         finally:
             for srv in reversed(servers):
                 await srv.stop(STOP_GRACE_SECONDS)
             server.stop()
-            for task in tasks:
+            for task in background:
                 task.cancel()
-            for task in tasks:
+            for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if peers is not None:
                 await peers.stop(STOP_GRACE_SECONDS)
 
     async def _until_stopped(
-        self, stop: asyncio.Event, server: EtcdServer, driver_task: asyncio.Task
+        self, stop: asyncio.Event, server: EtcdServer, lifelong: list[asyncio.Task]
     ) -> None:
-        waits = {
+        signals = {
             asyncio.create_task(stop.wait()),
             asyncio.create_task(server.removed.wait()),
-            driver_task,
         }
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in waits - {driver_task}:
+        done, _ = await asyncio.wait(signals | set(lifelong), return_when=asyncio.FIRST_COMPLETED)
+        for task in signals:
             task.cancel()
-        if driver_task in done:
-            driver_task.result()  # the driver died: raise its error
+        for task in done & set(lifelong):
+            task.result()  # it died: raise its error
+            raise RuntimeError(f"{task.get_name()} stopped unexpectedly")
 
     def _peer_network(self, identity: Identity, server: EtcdServer) -> PeerNetwork | None:
         if self.peer_listener is None:

@@ -10,12 +10,19 @@ from kvcore_memory import MemoryEngine, MemoryOptions
 from kvcore import errors, schema
 from kvcore.backend import Backend
 from kvcore.mvcc import KVStore, Revision
-from kvcore.mvcc import store as store_module
 
 
 @pytest.fixture
 def backend() -> Backend:
     return MemoryEngine().open(Path("."), schema.ALL_BUCKETS, MemoryOptions())
+
+
+def purge(store: KVStore, backend: Backend) -> None:
+    """Run a scheduled compaction's backend purge to the end, as the server's task does."""
+    while store.compacting:
+        with backend.write() as btx:
+            store.purge_step(btx, limit=100)
+            btx.commit()
 
 
 def write(store: KVStore, backend: Backend, *ops: tuple) -> None:
@@ -110,10 +117,7 @@ def test_range_revision_errors(backend: Backend, rev: int, error: errors.EtcdErr
         assert raised.value == error
 
 
-def test_compaction_removes_history_but_keeps_values_at_the_revision(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(store_module, "BATCH", 3)  # several purge steps
+def test_compaction_removes_history_but_keeps_values_at_the_revision(backend: Backend) -> None:
     store = KVStore(backend)
     for i in range(10):
         write(store, backend, ("put", b"k%d" % (i % 3), b"%d" % i))  # at revision i + 2
@@ -128,6 +132,16 @@ def test_compaction_removes_history_but_keeps_values_at_the_revision(
             store.compact(btx, 13)
         assert raised.value == errors.FUTURE_REV
         btx.commit()
+    assert snapshot(store) == before  # reads are compacted at once
+    with backend.read() as txn:
+        assert txn.get(schema.META, schema.META_FINISHED_COMPACT_REV) is None
+    steps = 0
+    while store.compacting:  # the backend is purged in steps of 3 versions
+        with backend.write() as btx:
+            store.purge_step(btx, limit=3)
+            btx.commit()
+        steps += 1
+    assert steps == 3  # 7 versions at or below 8
     assert snapshot(store) == before
     with backend.read() as txn:
         kept = [Revision.from_bytes(k).main for k, _ in txn.range(schema.KEY, b"")]
@@ -166,6 +180,7 @@ def test_reopen_after_everything_was_compacted_away(backend: Backend) -> None:
     with backend.write() as btx:
         store.compact(btx, 3)
         btx.commit()
+    purge(store, backend)
     with backend.read() as txn:
         assert list(txn.range(schema.KEY, b"")) == []
     reopened = KVStore(backend)
@@ -181,6 +196,7 @@ def test_reopen_finishes_a_compaction_cut_short(backend: Backend) -> None:
         btx.commit()
     reopened = KVStore(backend)
     assert reopened.compact_revision == 3
+    purge(reopened, backend)
     with backend.read() as txn:
         assert [Revision.from_bytes(k).main for k, _ in txn.range(schema.KEY, b"")] == [3, 4]
         finished = txn.get(schema.META, schema.META_FINISHED_COMPACT_REV)
@@ -210,3 +226,24 @@ def test_lease_attachments_follow_writes_and_restore(backend: Backend) -> None:
     restored = Leases()
     KVStore(backend, leases=restored)
     assert restored.owner == {b"c": 8}
+
+
+def test_a_compaction_cut_short_resumes_on_reopen(backend: Backend) -> None:
+    store = KVStore(backend)
+    for i in range(10):
+        write(store, backend, ("put", b"k%d" % (i % 3), b"%d" % i))
+    with backend.write() as btx:
+        store.compact(btx, 8)
+        store.purge_step(btx, limit=2)  # then the process dies
+        btx.commit()
+    reopened = KVStore(backend)
+    assert reopened.compacting and reopened.compact_revision == 8
+    with backend.write() as btx:
+        while reopened.purge_step(btx, limit=2):
+            pass
+        btx.commit()
+    with backend.read() as txn:
+        kept = [Revision.from_bytes(k).main for k, _ in txn.range(schema.KEY, b"")]
+        finished = txn.get(schema.META, schema.META_FINISHED_COMPACT_REV)
+    assert kept == [6, 7, 8, 9, 10, 11]
+    assert Revision.from_bytes(finished).main == 8

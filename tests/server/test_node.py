@@ -23,22 +23,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _config(data_dir: Path, port: int) -> config.NodeConfig:
+def _config(data_dir: Path, port: int, **extra: object) -> config.NodeConfig:
     return config.parse(
         {
             "name": "n1",
             "data_dir": str(data_dir),
             "engine": {"name": "memory"},
             "client_listeners": [{"transport": "grpc", "address": f"127.0.0.1:{port}"}],
+            **extra,
         }
     )
 
 
 @contextlib.asynccontextmanager
-async def _running(data_dir: Path) -> AsyncIterator[grpc.aio.Channel]:
+async def _running(data_dir: Path, **extra: object) -> AsyncIterator[grpc.aio.Channel]:
     port = _free_port()
     stop = asyncio.Event()
-    task = asyncio.create_task(Node(_config(data_dir, port), "test").run(stop))
+    task = asyncio.create_task(Node(_config(data_dir, port, **extra), "test").run(stop))
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         await asyncio.wait_for(channel.channel_ready(), 10)
@@ -105,3 +106,28 @@ def test_unknown_engine_is_refused_before_anything_starts(tmp_path: Path) -> Non
     with pytest.raises(config.ConfigError, match=r"engine.name: unknown engine 'nosuch'"):
         Node(cfg, "node.yaml")
     assert not (tmp_path / "d").exists()
+
+
+def test_compaction_purges_in_steps_without_holding_up_writes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        steps = {"compaction": {"batch_limit": 20, "pause_ms": 5}}
+        async with _running(tmp_path, **steps) as channel:
+            kv = rpc_pb2_grpc.KVStub(channel)
+            for i in range(400):
+                await kv.Put(pb.PutRequest(key=b"c%d" % (i % 4), value=b"%d" % i))
+            # Not physical: answered once scheduled; the purge (20 steps) goes on after.
+            await kv.Compact(pb.CompactionRequest(revision=400))
+            during = await kv.Put(pb.PutRequest(key=b"during", value=b"x"))
+            assert during.header.revision == 402
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await kv.Range(pb.RangeRequest(key=b"c0", revision=399))
+            assert err.value.details() == errors.COMPACTED.message
+            await kv.Compact(pb.CompactionRequest(revision=401, physical=True))
+            got = await kv.Range(pb.RangeRequest(key=b"c", range_end=b"d"))
+            assert [kv.value for kv in got.kvs] == [b"396", b"397", b"398", b"399"]
+        async with _running(tmp_path) as channel:  # after a restart, the same history
+            kv = rpc_pb2_grpc.KVStub(channel)
+            got = await kv.Range(pb.RangeRequest(key=b"c", range_end=b"d", revision=401))
+            assert [kv.value for kv in got.kvs] == [b"396", b"397", b"398", b"399"]
+
+    asyncio.run(scenario())

@@ -42,4 +42,7 @@ class KVService:
     async def compact(
         self, request: pb.CompactionRequest, ctx: CallContext
     ) -> pb.CompactionResponse:
-        return await self._server.propose(InternalRaftRequest(compaction=request))
+        response = await self._server.propose(InternalRaftRequest(compaction=request))
+        if request.physical:
+            await self._server.wait_compacted()  # the old versions are gone from disk
+        return response

@@ -74,7 +74,12 @@ class MaintenanceService:
             raise errors.COMPACTED
         return pb.HashKVResponse(
             header=self._server.header(),
-            hash=hash_kv(self._server.backend, rev),
+            hash=hash_kv(
+                self._server.backend,
+                rev,
+                store.compact_revision,
+                store.index.keep(store.compact_revision),
+            ),
             compact_revision=store.compact_revision,
         )
 
