@@ -62,7 +62,7 @@ class Result:
     stats: dict[str, int]
 
 
-def _run(coro: object) -> object:
+def run(coro: object) -> object:
     """Run a coroutine on uvloop when installed."""
     try:
         import uvloop
@@ -71,19 +71,19 @@ def _run(coro: object) -> object:
     return uvloop.run(coro)  # type: ignore[arg-type]
 
 
-def _open(endpoints: tuple[str, ...], n: int) -> list[grpc.aio.Channel]:
+def open_channels(endpoints: tuple[str, ...], n: int) -> list[grpc.aio.Channel]:
     return [
         grpc.aio.insecure_channel(endpoints[i % len(endpoints)], options=CHANNEL_OPTIONS)
         for i in range(n)
     ]
 
 
-def _raw(channel: grpc.aio.Channel, method: str) -> Call:
+def raw(channel: grpc.aio.Channel, method: str) -> Call:
     """A call that takes and returns bytes: no (de)serialization inside grpc."""
     return channel.unary_unary(method)  # type: ignore[return-value]
 
 
-async def _slot(step: Step, job: Job, lat: list[int], stats: Counter[str]) -> tuple[int, int]:
+async def slot(step: Step, job: Job, lat: list[int], stats: Counter[str]) -> tuple[int, int]:
     """Drive one slot; return the (first start, last end) of its measured requests."""
     clock = time.perf_counter_ns
     sent = 0
@@ -113,8 +113,8 @@ async def _slot(step: Step, job: Job, lat: list[int], stats: Counter[str]) -> tu
 async def _work(job: Job) -> Outcome:
     cpu0 = time.process_time()
     workload = WORKLOADS[job.workload]
-    channels = _open(job.endpoints, min(job.channels, job.slots))
-    calls = [_raw(c, workload.method) for c in channels]
+    channels = open_channels(job.endpoints, min(job.channels, job.slots))
+    calls = [raw(c, workload.method) for c in channels]
     stats: Counter[str] = Counter()
     lat: list[int] = []
     try:
@@ -122,7 +122,7 @@ async def _work(job: Job) -> Outcome:
             workload.step(calls[i % len(calls)], job.first_slot + i, job.keys, stats)
             for i in range(job.slots)
         ]
-        spans = await asyncio.gather(*(_slot(s, job, lat, stats) for s in steps))
+        spans = await asyncio.gather(*(slot(s, job, lat, stats) for s in steps))
     finally:
         for c in channels:
             await c.close()
@@ -137,13 +137,13 @@ async def _work(job: Job) -> Outcome:
 
 def work(job: Job) -> Outcome:
     """Worker process entry point."""
-    return _run(_work(job))  # type: ignore[return-value]
+    return run(_work(job))  # type: ignore[return-value]
 
 
 async def _seed(endpoints: tuple[str, ...], keys: int, timeout: float) -> None:
     """Write every key once and read one back, retrying until the target is ready."""
-    (channel,) = _open(endpoints, 1)
-    put, get = _raw(channel, "/etcdserverpb.KV/Put"), _raw(channel, "/etcdserverpb.KV/Range")
+    (channel,) = open_channels(endpoints, 1)
+    put, get = raw(channel, "/etcdserverpb.KV/Put"), raw(channel, "/etcdserverpb.KV/Range")
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -168,7 +168,7 @@ async def _seed(endpoints: tuple[str, ...], keys: int, timeout: float) -> None:
 
 def seed(endpoints: tuple[str, ...], keys: int, timeout: float) -> None:
     """Worker entry point for `_seed`."""
-    _run(_seed(endpoints, keys, timeout))
+    run(_seed(endpoints, keys, timeout))
 
 
 def merge(outcomes: list[Outcome], seconds: float | None, server_cpu_s: float | None) -> Result:
@@ -199,7 +199,7 @@ def merge(outcomes: list[Outcome], seconds: float | None, server_cpu_s: float | 
     )
 
 
-def _sleep_until(ns: int) -> None:
+def sleep_until(ns: int) -> None:
     time.sleep(max(0.0, (ns - time.perf_counter_ns()) / 1e9))
 
 
@@ -253,11 +253,11 @@ class Driver:
             ))
             for start, share in zip(starts, shares, strict=True)
         ]
-        _sleep_until(measure_at)
+        sleep_until(measure_at)
         cpu = server_cpu or (lambda: 0.0)
         cpu0 = cpu()
         if stop_at:
-            _sleep_until(stop_at)
+            sleep_until(stop_at)
             cpu1 = cpu()
         limit = self.warmup + (600 if self.count else self.seconds) + 60
         outcomes = [f.result(limit) for f in futures]

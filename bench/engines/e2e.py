@@ -84,9 +84,9 @@ def _load_step(keys: Keyspace, put: Call, slot: int, slots: int, records: int) -
 
 async def _work(job: ClientJob) -> Outcome:
     cpu0 = time.process_time()
-    channels = load._open((job.endpoint,), min(job.channels, job.inflight))
-    puts = [load._raw(c, KV + "Put") for c in channels]
-    gets = [load._raw(c, KV + "Range") for c in channels]
+    channels = load.open_channels((job.endpoint,), min(job.channels, job.inflight))
+    puts = [load.raw(c, KV + "Put") for c in channels]
+    gets = [load.raw(c, KV + "Range") for c in channels]
     keys, stats, lat = Keyspace(job.spec), Counter[str](), list[int]()
     if job.workload == LOAD:
         steps = [_load_step(keys, puts[i % len(puts)], i, job.inflight, job.spec.records)
@@ -96,7 +96,7 @@ async def _work(job: ClientJob) -> Outcome:
         steps = [_ycsb_step(chooser, keys, puts[i % len(puts)], gets[i % len(gets)], stats)
                  for i in range(job.inflight)]
     try:
-        spans = await asyncio.gather(*(load._slot(s, job.timing, lat, stats) for s in steps))
+        spans = await asyncio.gather(*(load.slot(s, job.timing, lat, stats) for s in steps))
     finally:
         for c in channels:
             await c.close()
@@ -106,7 +106,7 @@ async def _work(job: ClientJob) -> Outcome:
 
 def work(job: ClientJob) -> Outcome:
     """Client process entry point."""
-    return load._run(_work(job))  # type: ignore[return-value]
+    return load.run(_work(job))  # type: ignore[return-value]
 
 
 def _vm_hwm(pid: int) -> int:
@@ -179,9 +179,9 @@ class Node:
         measure_at = time.perf_counter_ns() + load.START_SLACK_NS + int(s.warmup * 1e9)
         stop_at = measure_at + int(s.seconds * 1e9)
         future = self.pool.submit(work, self._job(name, measure_at, stop_at, 0))
-        load._sleep_until(measure_at)
+        load.sleep_until(measure_at)
         cpu0 = self.running.cpu_seconds()
-        load._sleep_until(stop_at)
+        load.sleep_until(stop_at)
         cpu_s = self.running.cpu_seconds() - cpu0
         return self._measured(name, future.result(s.warmup + s.seconds + 60), s.seconds, cpu_s)
 
