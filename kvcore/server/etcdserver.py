@@ -134,40 +134,34 @@ class EtcdServer:
         data = request.SerializeToString()
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
-        future = self._wait.register(request_id)
-        await self._submit(request_id, lambda: self.driver.propose(data))
-        return await self._result(request_id, future)
+        return await self._replicate(request_id, lambda: self.driver.propose(data))
 
     async def propose_conf_change(self, cc_type: Any, node_id: int, **context: Any) -> Any:
         """Replicate a membership change and return once it is applied."""
         request_id = self._ids.next()
         ctx = conf_apply.ChangeContext(request_id=request_id, **context)
         cc = ConfChange(cc_type, node_id, ctx.encode())
-        future = self._wait.register(request_id)
-        await self._submit(request_id, lambda: self.driver.propose_conf_change(cc))
-        return await self._result(request_id, future)
+        return await self._replicate(request_id, lambda: self.driver.propose_conf_change(cc))
 
-    async def _submit(self, request_id: int, propose: Any) -> None:
-        """Hand a proposal to raft, waiting while it refuses: no leader yet (an election
-        is under way) or, for a conf change, another one still pending."""
+    async def _replicate(self, request_id: int, submit: Any) -> Any:
+        """Hand a proposal to raft and wait for its result, within the request timeout.
+
+        While raft refuses it - no leader yet (an election is under way) or, for a conf
+        change, another one still pending - it is offered again.
+        """
+        future = self._wait.register(request_id)
         try:
             async with asyncio.timeout(self.limits.request_timeout):
                 while True:
                     try:
-                        return propose()
+                        submit()
+                        break
                     except ProposalDroppedError:
                         await asyncio.sleep(_RESUBMIT_SECONDS)
-        except TimeoutError:
-            self._wait.cancel(request_id)
-            raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
-
-    async def _result(self, request_id: int, future: asyncio.Future) -> Any:
-        try:
-            async with asyncio.timeout(self.limits.request_timeout):
                 return await future
         except TimeoutError:
             self._wait.cancel(request_id)
-            raise errors.TIMEOUT from None
+            raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
 
     # --- the read path --------------------------------------------------------------
 
