@@ -8,7 +8,6 @@ empty log; the leader then sends it a snapshot.
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 from kvcore import backend_stream, schema
@@ -16,12 +15,10 @@ from kvcore.backend import Backend
 from kvcore.config import ConfigError, NodeConfig
 from kvcore.raft.bootstrap import bootstrap_snapshot
 from kvcore.raft.types import Snapshot
-from kvcore.server import ids
+from kvcore.server import applied, ids
 from kvcore.server.membership import Member, Membership
 from kvcore.server.raftlog import Identity
 from kvcore.transport import PeerTransport
-
-_U64 = struct.Struct(">Q")
 
 
 def found(cfg: NodeConfig, backend: Backend) -> tuple[Identity, Snapshot]:
@@ -36,8 +33,7 @@ def found(cfg: NodeConfig, backend: Backend) -> tuple[Identity, Snapshot]:
     first = bootstrap_snapshot(sorted(by_name.values()))
     with backend.write() as txn:
         table.save_all(txn)
-        txn.put(schema.META, schema.META_CONSISTENT_INDEX, _U64.pack(first.metadata.index))
-        txn.put(schema.META, schema.META_TERM, _U64.pack(first.metadata.term))
+        applied.write(txn, first.metadata.index, first.metadata.term)
         txn.commit()
     first.data = backend_stream.dump_bytes(backend, schema.ALL_BUCKETS)
     return Identity(local, cluster), first

@@ -29,7 +29,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import Role, SoftState
 from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
-from kvcore.server import conf_apply
+from kvcore.server import applied, conf_apply
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
 from kvcore.server.membership import Membership
@@ -65,7 +65,8 @@ class EtcdServer:
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
         self._open_store()
-        self.applied_index, self.applied_term = _applied(backend)
+        with backend.read() as txn:
+            self.applied_index, self.applied_term = applied.read(txn)
         self.conf_state = snapshot.metadata.conf_state
         self._snapshot_index = snapshot.metadata.index
         self._ids = RequestIds(identity.member_id)
@@ -242,8 +243,7 @@ class EtcdServer:
                     results.append((request.header.ID, self._apply_request(btx, name, body)))
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
-                btx.put(schema.META, schema.META_CONSISTENT_INDEX, _U64.pack(last.index))
-                btx.put(schema.META, schema.META_TERM, _U64.pack(last.term))
+                applied.write(btx, last.index, last.term)
             btx.commit()
         for request_id, result in results:
             self._wait.trigger(request_id, result)
@@ -371,13 +371,6 @@ class EtcdServer:
         for future in self._reads.values():
             if not future.done():
                 future.set_exception(errors.STOPPED)
-
-
-def _applied(backend: Backend) -> tuple[int, int]:
-    with backend.read() as txn:
-        index = txn.get(schema.META, schema.META_CONSISTENT_INDEX)
-        term = txn.get(schema.META, schema.META_TERM)
-    return (_U64.unpack(index)[0] if index else 0, _U64.unpack(term)[0] if term else 0)
 
 
 def _body(request: InternalRaftRequest) -> tuple[str, Any]:

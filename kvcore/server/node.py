@@ -24,7 +24,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode
 from kvcore.raft.types import Snapshot
 from kvcore.registry import PluginError, Registry
-from kvcore.server import bootstrap, services
+from kvcore.server import applied, bootstrap, services
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Membership
 from kvcore.server.raftlog import DurableLog, Identity
@@ -242,9 +242,8 @@ def _catch_up(backend: Backend, snapshot: Snapshot) -> None:
     """Load the newest snapshot into a backend that lost it (the memory engine does on
     every restart); the WAL replays the entries after it."""
     with backend.read() as txn:
-        raw = txn.get(schema.META, schema.META_CONSISTENT_INDEX)
-    applied = int.from_bytes(raw, "big") if raw else 0
-    if snapshot.data and applied < snapshot.metadata.index:
+        index, _ = applied.read(txn)
+    if snapshot.data and index < snapshot.metadata.index:
         backend_stream.load(backend, schema.ALL_BUCKETS, [snapshot.data])
 
 
