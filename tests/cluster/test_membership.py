@@ -28,7 +28,8 @@ def listed(ctl: Etcdctl) -> dict[str, dict]:
 
 def parse_added(out: str) -> tuple[str, dict[str, str]]:
     """The hex id and ETCD_INITIAL_CLUSTER from `etcdctl member add`'s output."""
-    added = re.search(r"^Member ([0-9a-f]+) added to cluster [0-9a-f]+$", out, re.M)
+    # etcdctl prints both ids with %16x: an id under 16 hex digits is padded with spaces.
+    added = re.search(r"^Member +([0-9a-f]+) added to cluster +[0-9a-f]+$", out, re.M)
     initial = re.search(r'^ETCD_INITIAL_CLUSTER="([^"]*)"$', out, re.M)
     assert added and initial, out
     pairs = (item.split("=", 1) for item in initial.group(1).split(","))
