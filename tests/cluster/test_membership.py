@@ -77,19 +77,19 @@ def test_learner_promote_update_remove(
 
     result = promote(ctl, hex_id)
     assert result.code == 0, result
-    assert re.fullmatch(rf"Member +{hex_id} promoted in cluster [0-9a-f]+\n", result.stdout)
+    assert re.fullmatch(rf"Member +{hex_id} promoted in cluster +[0-9a-f]+\n", result.stdout)
     assert not listed(ctl)["n4"].get("isLearner", False)
 
     both = [peer, f"http://localhost:{peer_port}"]
     updated = ctl.run("member", "update", hex_id, f"--peer-urls={','.join(both)}").check()
-    assert re.fullmatch(rf"Member +{hex_id} updated in cluster [0-9a-f]+\n", updated.stdout)
+    assert re.fullmatch(rf"Member +{hex_id} updated in cluster +[0-9a-f]+\n", updated.stdout)
     assert listed(ctl)["n4"]["peerURLs"] == both
 
     gone = next(m for m in voters if m is not cluster.wait_leader())
     gone_id = f"{cluster.member_id(gone):x}"
     removed_at = time.monotonic()
     result = ctl.run("member", "remove", gone_id).check()
-    assert re.fullmatch(rf"Member +{gone_id} removed from cluster [0-9a-f]+\n", result.stdout)
+    assert re.fullmatch(rf"Member +{gone_id} removed from cluster +[0-9a-f]+\n", result.stdout)
     gone.process.wait_exit(REMOVED_EXIT_SECONDS)
     print(f"removed member exited after {time.monotonic() - removed_at:.2f}s")
 
