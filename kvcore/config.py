@@ -84,6 +84,11 @@ class CompactionConfig(_Strict):
     pause_ms: int = Field(default=10, ge=0)
 
 
+class AuthConfig(_Strict):
+    # etcd's --auth-token-ttl: an unused simple token expires after this many seconds.
+    token_ttl: float = Field(default=300, gt=0)
+
+
 def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -113,6 +118,7 @@ class NodeConfig(_Strict):
     raft: RaftConfig = Field(default_factory=RaftConfig)
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:

@@ -18,7 +18,10 @@ from typing import Any
 
 from kvcore import backend_stream, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, RequestHeader
+from kvcore.auth import caller
+from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
+from kvcore.auth.store import AuthStore
 from kvcore.backend import Backend, WriteTxn
 from kvcore.config import NodeConfig
 from kvcore.mvcc.store import KVStore
@@ -65,6 +68,8 @@ class EtcdServer:
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
         self._open_store()
+        self.auth = AuthStore(backend, cfg.auth.token_ttl)
+        self._auth_applier = AuthApplier(self.auth)
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
         self.conf_state = snapshot.metadata.conf_state
@@ -132,6 +137,7 @@ class EtcdServer:
         """Replicate ``request`` and return what applying it produced."""
         request_id = self._ids.next()
         request.header.ID = request_id
+        caller.stamp(request.header)
         data = request.SerializeToString()
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
@@ -212,6 +218,7 @@ class EtcdServer:
         """Replace the whole state with a snapshot's (one the leader sent)."""
         backend_stream.load(self.backend, schema.ALL_BUCKETS, [snapshot.data])
         self._open_store()
+        self.auth.reload()
         with self.backend.read() as txn:
             membership = Membership.load(txn, self.identity.member_id)
         if membership is not None:
@@ -240,7 +247,8 @@ class EtcdServer:
                     request = InternalRaftRequest.FromString(entry.data)
                     name, body = _body(request)
                     members_changed |= name.startswith("member_")
-                    results.append((request.header.ID, self._apply_request(btx, name, body)))
+                    result = self._apply_authorized(btx, entry.index, request.header, name, body)
+                    results.append((request.header.ID, result))
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
                 applied.write(btx, last.index, last.term)
@@ -267,6 +275,18 @@ class EtcdServer:
         self.conf_state = self.driver.node.apply_conf_change(cc)
         conf_apply.apply_conf_change(btx, self.membership, cc, ctx)
         return ctx.request_id, None
+
+    def _apply_authorized(
+        self, btx: WriteTxn, index: int, header: RequestHeader, name: str, body: Any
+    ) -> Any:
+        """Apply a request as the caller its header names, if they may make it."""
+        try:
+            self._auth_applier.authorize(header, name, body)
+            if name in AUTH_REQUESTS:
+                return self.stamp(self._auth_applier.apply(btx, name, body, index))
+        except errors.EtcdError as exc:
+            return exc
+        return self._apply_request(btx, name, body)
 
     def _apply_request(self, btx: WriteTxn, name: str, body: Any) -> Any:
         try:

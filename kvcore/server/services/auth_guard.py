@@ -1,0 +1,144 @@
+"""The auth layer around every service: who is calling (the ``token`` metadata), and
+the checks etcd makes before serving a call.
+
+* Requests that go through raft carry the caller in their header and are checked when
+  applied (``kvcore.auth.applier``); here the token is only resolved.
+* Reads served locally (Range, read-only Txn) are checked here, before and after the
+  read, as etcd's doSerialize does: an auth change while reading fails the read.
+* Some calls need root here (etcd checks them in its API layer): defragment, hash,
+  hash_kv, snapshot, member add, remove and promote.
+* Calls etcd serves without looking at a token are passed through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from kvcore import errors
+from kvcore.auth.caller import CALLER
+from kvcore.auth.store import AuthInfo
+from kvcore.auth.tokens import token_index
+from kvcore.server import kv_apply
+from kvcore.server.etcdserver import EtcdServer
+from kvcore.transport import CallContext
+
+TOKEN_KEY = "token"
+
+# (service, handler) pairs that need the root role at the API layer.
+_ADMIN_CALLS = frozenset(
+    {
+        ("etcdserverpb.Maintenance", "defragment"),
+        ("etcdserverpb.Maintenance", "hash"),
+        ("etcdserverpb.Maintenance", "hash_kv"),
+        ("etcdserverpb.Maintenance", "snapshot"),
+        ("etcdserverpb.Cluster", "member_add"),
+        ("etcdserverpb.Cluster", "member_remove"),
+        ("etcdserverpb.Cluster", "member_promote"),
+    }
+)
+# Calls that never look at a token in etcd (Authenticate makes one).
+_UNCHECKED_CALLS = frozenset(
+    {
+        ("etcdserverpb.Auth", "authenticate"),
+        ("etcdserverpb.Maintenance", "status"),
+        ("etcdserverpb.Maintenance", "move_leader"),
+        ("etcdserverpb.Cluster", "member_list"),
+        ("etcdserverpb.Cluster", "member_update"),
+    }
+)
+
+
+async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
+    """The caller a call's token names; None without a token. A token is valid on a
+    member once it has applied the entry that made it: wait for that first."""
+    token = ctx.metadata.get(TOKEN_KEY)
+    if token is None:
+        return None
+    index = token_index(token)
+    if index is None:
+        raise errors.INVALID_AUTH_TOKEN
+    try:
+        async with asyncio.timeout(server.limits.request_timeout):
+            await server.wait_applied(index)
+    except TimeoutError:
+        raise errors.INVALID_AUTH_TOKEN from None
+    return server.auth.info_from_token(token)
+
+
+class AuthGuard:
+    """Wraps one service's handler object (see kvcore.transport)."""
+
+    def __init__(self, server: EtcdServer, service: str, impl: object) -> None:
+        self._server = server
+        self._service = service
+        self._impl = impl
+
+    def __getattr__(self, name: str) -> Any:
+        handler = getattr(self._impl, name)
+        call = (self._service, name)
+        if call in _UNCHECKED_CALLS:
+            return handler
+        admin = call in _ADMIN_CALLS
+        if inspect.iscoroutinefunction(handler):
+            return self._unary(handler, admin, _local_read(call))
+        return self._streaming(handler, admin)
+
+    def _unary(self, handler: Callable, admin: bool, local_read: Callable | None) -> Any:
+        server = self._server
+        auth = server.auth
+
+        async def guarded(request: Any, ctx: CallContext) -> Any:
+            info = await caller_of(server, ctx)
+            if admin:
+                auth.check_admin(info)
+            reads = local_read is not None and local_read(auth, info, request)
+            token = CALLER.set(info)
+            try:
+                response = await handler(request, ctx)
+            finally:
+                CALLER.reset(token)
+            if reads and info is not None and info.revision != auth.revision:
+                raise errors.AUTH_OLD_REVISION
+            return response
+
+        return guarded
+
+    def _streaming(self, handler: Callable, admin: bool) -> Any:
+        server = self._server
+
+        async def guarded(request: Any, ctx: CallContext) -> AsyncIterator[Any]:
+            info = await caller_of(server, ctx)
+            if admin:
+                server.auth.check_admin(info)
+            token = CALLER.set(info)
+            try:
+                async for response in handler(request, ctx):
+                    yield response
+            finally:
+                CALLER.reset(token)
+
+        return guarded
+
+
+def _check_range(auth: Any, info: AuthInfo | None, request: Any) -> bool:
+    auth.check_range(info, request.key, request.range_end)
+    return True
+
+
+def _check_read_only_txn(auth: Any, info: AuthInfo | None, request: Any) -> bool:
+    if not kv_apply.is_read_only(request):
+        return False  # proposed: checked when applied
+    auth.check_txn(info, request)
+    return True
+
+
+def _local_read(call: tuple[str, str]) -> Callable | None:
+    """The check for a call served from the local store, if ``call`` is one; it returns
+    whether the request is such a read."""
+    return {
+        ("etcdserverpb.KV", "range"): _check_range,
+        ("etcdserverpb.KV", "txn"): _check_read_only_txn,
+    }.get(call)
