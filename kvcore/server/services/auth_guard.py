@@ -6,7 +6,8 @@ the checks etcd makes before serving a call.
 * Reads served locally (Range, read-only Txn) are checked here, before and after the
   read, as etcd's doSerialize does: an auth change while reading fails the read.
 * Some calls need root here (etcd checks them in its API layer): defragment, hash,
-  hash_kv, snapshot, member add, remove and promote.
+  hash_kv, snapshot, member add, remove and promote. etcd's Maintenance service
+  returns these errors unconverted: clients see "auth: ..." with code Unknown.
 * Calls etcd serves without looking at a token are passed through untouched.
 """
 
@@ -39,6 +40,16 @@ _ADMIN_CALLS = frozenset(
         ("etcdserverpb.Cluster", "member_promote"),
     }
 )
+# etcd's auth store errors as its Maintenance service lets them through, unconverted.
+_UNCONVERTED = {
+    err: errors.EtcdError(errors.Code.UNKNOWN, message)
+    for err, message in (
+        (errors.USER_EMPTY, "auth: user name is empty"),
+        (errors.USER_NOT_FOUND, "auth: user not found"),
+        (errors.PERMISSION_DENIED, "auth: permission denied"),
+        (errors.INVALID_AUTH_TOKEN, "auth: invalid auth token"),
+    )
+}
 # Calls that never look at a token in etcd (Authenticate makes one).
 _UNCHECKED_CALLS = frozenset(
     {
@@ -75,6 +86,7 @@ class AuthGuard:
         self._server = server
         self._service = service
         self._impl = impl
+        self._unconverted = service == "etcdserverpb.Maintenance"
 
     def __getattr__(self, name: str) -> Any:
         handler = getattr(self._impl, name)
@@ -86,14 +98,21 @@ class AuthGuard:
             return self._unary(handler, admin, _local_read(call))
         return self._streaming(handler, admin)
 
+    async def _admit(self, ctx: CallContext, admin: bool) -> AuthInfo | None:
+        """The caller, once known to be allowed the call (root, for an admin call)."""
+        try:
+            info = await caller_of(self._server, ctx)
+            if admin:
+                self._server.auth.check_admin(info)
+        except errors.EtcdError as exc:
+            raise (_UNCONVERTED.get(exc, exc) if self._unconverted else exc) from None
+        return info
+
     def _unary(self, handler: Callable, admin: bool, local_read: Callable | None) -> Any:
-        server = self._server
-        auth = server.auth
+        auth = self._server.auth
 
         async def guarded(request: Any, ctx: CallContext) -> Any:
-            info = await caller_of(server, ctx)
-            if admin:
-                auth.check_admin(info)
+            info = await self._admit(ctx, admin)
             reads = local_read is not None and local_read(auth, info, request)
             token = CALLER.set(info)
             try:
@@ -107,13 +126,8 @@ class AuthGuard:
         return guarded
 
     def _streaming(self, handler: Callable, admin: bool) -> Any:
-        server = self._server
-
         async def guarded(request: Any, ctx: CallContext) -> AsyncIterator[Any]:
-            info = await caller_of(server, ctx)
-            if admin:
-                server.auth.check_admin(info)
-            token = CALLER.set(info)
+            token = CALLER.set(await self._admit(ctx, admin))
             try:
                 async for response in handler(request, ctx):
                     yield response
