@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from integration.compare import Pair
+from integration.compare import Pair, Rev
 
 pytestmark = pytest.mark.etcd
 
@@ -206,6 +206,9 @@ def test_limited_user_and_admin_calls(pair: Pair, tmp_path: Path) -> None:
         ("defrag",),
         ("endpoint", "hashkv"),
         ("user", "list"),
+        # etcd lets anyone compact.
+        (*USER, "compaction", Rev(1)),
+        ("compaction", Rev(2)),
         (*ROOT, "user", "list"),
         (*ROOT, "defrag"),
     )
