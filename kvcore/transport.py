@@ -42,6 +42,11 @@ class CallContext(Protocol):
     @property
     def peer(self) -> str: ...
 
+    @property
+    def common_name(self) -> str:
+        """The common name of the caller's verified TLS client certificate, "" without
+        one (the user a request without a token is made as, under client-cert auth)."""
+
 
 @dataclass(slots=True, frozen=True)
 class StaticCallContext:
@@ -49,6 +54,7 @@ class StaticCallContext:
 
     metadata: Mapping[str, str] = field(default_factory=dict)
     peer: str = ""
+    common_name: str = ""
 
 
 Services = Mapping[str, object]

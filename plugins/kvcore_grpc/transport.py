@@ -16,6 +16,7 @@ from .binding import bind_and_start
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
+from .tls import TlsOptions, server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class GrpcOptions(BaseModel):
 
     max_concurrent_streams: int = Field(default=2**31 - 1, gt=0)
     keepalive_time_s: float = Field(default=7200.0, gt=0)
+    tls: TlsOptions | None = None
 
 
 class GrpcTransport:
@@ -81,7 +83,8 @@ class GrpcServer:
             ]
         )
         server.add_generic_rpc_handlers(generic_handlers(API_FILES, self._services))
-        await bind_and_start(server, self.address, "clients")
+        credentials = server_credentials(opts.tls) if opts.tls else None
+        await bind_and_start(server, self.address, "clients", credentials)
         self._server = server
 
     async def stop(self, grace: float) -> None:

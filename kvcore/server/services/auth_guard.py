@@ -63,11 +63,12 @@ _UNCHECKED_CALLS = frozenset(
 
 
 async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
-    """The caller a call's token names; None without a token. A token is valid on a
-    member once it has applied the entry that made it: wait for that first."""
+    """The caller a call's token names, else the common name of its verified client
+    certificate (etcd's client-cert auth), else None. A token is valid on a member once
+    it has applied the entry that made it: wait for that first."""
     token = ctx.metadata.get(TOKEN_KEY)
     if token is None:
-        return None
+        return AuthInfo(ctx.common_name, server.auth.revision) if ctx.common_name else None
     index = token_index(token)
     if index is None:
         raise errors.INVALID_AUTH_TOKEN
