@@ -16,7 +16,7 @@ from .binding import bind_and_start
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
-from .tls import TlsOptions, server_credentials
+from .tls import TlsOptions, channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,13 @@ class GrpcTransport:
         handler: PeerHandler,
         options: GrpcOptions,
     ) -> GrpcPeerNetwork:
-        return GrpcPeerNetwork(address, local_id, cluster_id, handler)
+        return GrpcPeerNetwork(address, local_id, cluster_id, handler, options.tls)
 
     async def fetch_members(
         self, peer_urls: list[str], timeout: float, options: GrpcOptions
     ) -> bytes:
-        return await fetch_members(peer_urls, timeout)
+        credentials = channel_credentials(options.tls) if options.tls else None
+        return await fetch_members(peer_urls, timeout, credentials)
 
 
 class GrpcServer:
