@@ -34,6 +34,11 @@ class CallContext(Protocol):
     ``metadata`` holds request metadata with lower-case keys (gRPC metadata, or HTTP
     headers mapped the same way: ``token``, ``hasleader``, ...). A transport may compute
     both lazily: most calls never look.
+
+    A transport that verifies client certificates also gives ``common_name``: the
+    verified certificate's common name, "" without one. Under client-cert auth a
+    request without a token is made as that user (etcd ignores certificates on its
+    HTTP gateway, so a transport without the attribute names nobody this way).
     """
 
     @property
@@ -41,11 +46,6 @@ class CallContext(Protocol):
 
     @property
     def peer(self) -> str: ...
-
-    @property
-    def common_name(self) -> str:
-        """The common name of the caller's verified TLS client certificate, "" without
-        one (the user a request without a token is made as, under client-cert auth)."""
 
 
 @dataclass(slots=True, frozen=True)

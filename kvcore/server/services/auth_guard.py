@@ -68,7 +68,8 @@ async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
     it has applied the entry that made it: wait for that first."""
     token = ctx.metadata.get(TOKEN_KEY)
     if token is None:
-        return AuthInfo(ctx.common_name, server.auth.revision) if ctx.common_name else None
+        common_name = getattr(ctx, "common_name", "")  # optional (see CallContext)
+        return AuthInfo(common_name, server.auth.revision) if common_name else None
     index = token_index(token)
     if index is None:
         raise errors.INVALID_AUTH_TOKEN
