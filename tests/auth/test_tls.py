@@ -10,8 +10,8 @@ from typing import Any
 import grpc
 import pytest
 from support.etcdctl import CtlResult, Etcdctl
-from support.process import Supervisor
-from support.servers import KvcoreServer, NodeFactory, kvcore_config, write_yaml
+from support.process import ManagedProcess, Supervisor
+from support.servers import EtcdServer, KvcoreServer, NodeFactory, kvcore_config, write_yaml
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb import rpc_pb2_grpc
@@ -21,8 +21,30 @@ from .certs import Authority, KeyPair
 DENIED = "Error: etcdserver: permission denied"
 
 
-class TlsKvcore(KvcoreServer):
-    """A kvcore whose client listener speaks TLS; ready once Status answers over it."""
+class _TlsServer:
+    """What a TLS server needs in tests: a probe and etcdctl that speak TLS."""
+
+    endpoint: str
+    ca: Path
+    probe: KeyPair
+
+    def _serves(self) -> bool:
+        credentials = grpc.ssl_channel_credentials(
+            self.ca.read_bytes(), self.probe.key.read_bytes(), self.probe.cert.read_bytes()
+        )
+        with grpc.secure_channel(self.endpoint, credentials) as channel:
+            try:
+                rpc_pb2_grpc.MaintenanceStub(channel).Status(pb.StatusRequest(), timeout=1.0)
+            except grpc.RpcError:
+                return False
+        return True
+
+    def ctl(self, client: KeyPair | None = None) -> Etcdctl:
+        return _TlsEtcdctl(self.endpoint, self.ca, client)
+
+
+class TlsKvcore(_TlsServer, KvcoreServer):
+    """A kvcore whose client listener speaks TLS."""
 
     def __init__(
         self,
@@ -47,19 +69,33 @@ class TlsKvcore(KvcoreServer):
             kvcore_config(self.endpoint, self.data_dir, client_listeners=[listener]),
         )
 
-    def _serves(self) -> bool:
-        credentials = grpc.ssl_channel_credentials(
-            self.ca.read_bytes(), self.probe.key.read_bytes(), self.probe.cert.read_bytes()
-        )
-        with grpc.secure_channel(self.endpoint, credentials) as channel:
-            try:
-                rpc_pb2_grpc.MaintenanceStub(channel).Status(pb.StatusRequest(), timeout=1.0)
-            except grpc.RpcError:
-                return False
-        return True
 
-    def ctl(self, client: KeyPair | None = None) -> Etcdctl:
-        return _TlsEtcdctl(self.endpoint, self.ca, client)
+class TlsEtcd(_TlsServer, EtcdServer):
+    """A real etcd serving clients over TLS with --client-cert-auth."""
+
+    def __init__(
+        self, supervisor: Supervisor, workdir: Path, ca: Path, server: KeyPair, probe: KeyPair
+    ) -> None:
+        super().__init__(supervisor, workdir)
+        self.ca, self.probe, self._server_pair = ca, probe, server
+
+    def _make_process(self) -> ManagedProcess:
+        plain = super()._make_process()
+        client_url = f"https://{self.endpoint}"
+        argv = [
+            arg
+            for arg in plain.argv
+            if not arg.startswith(("--listen-client-urls", "--advertise-client-urls"))
+        ]
+        argv += [
+            f"--listen-client-urls={client_url}",
+            f"--advertise-client-urls={client_url}",
+            f"--cert-file={self._server_pair.cert}",
+            f"--key-file={self._server_pair.key}",
+            f"--trusted-ca-file={self.ca}",
+            "--client-cert-auth",
+        ]
+        return ManagedProcess(argv, plain.log_path)
 
 
 class _TlsEtcdctl(Etcdctl):
@@ -155,3 +191,53 @@ def test_tls_without_client_cert_auth(
         anonymous.run("--user", "root:rootpw", "get", "k", "--print-value-only").check().stdout
         == "v\n"
     )
+
+
+@pytest.mark.etcd
+def test_client_cert_auth_as_etcd(
+    supervisor: Supervisor, nodes: NodeFactory, tmp_path: Path, authority: Authority
+) -> None:
+    ours = _start(supervisor, nodes, tmp_path, authority, client_cert_auth=True)
+    (tmp_path / "etcd").mkdir()
+    server_pair = authority.issue("server", server=True)
+    theirs = TlsEtcd(supervisor, tmp_path / "etcd", authority.ca, server_pair, ours.probe)
+    nodes.adopt(theirs)
+    theirs.start()
+    root, user, stranger = (authority.issue(cn) for cn in ("root", "u", "stranger"))
+    script: list[tuple[KeyPair, tuple[str, ...]]] = [
+        (root, ("user", "add", "root:rootpw")),
+        (root, ("role", "add", "root")),
+        (root, ("user", "grant-role", "root", "root")),
+        (root, ("user", "add", "u", "--no-password")),
+        (root, ("role", "add", "r")),
+        (root, ("role", "grant-permission", "r", "readwrite", "p/", "--prefix")),
+        (root, ("user", "grant-role", "u", "r")),
+        (user, ("auth", "enable")),
+        (root, ("auth", "enable")),
+        (root, ("user", "list")),
+        (user, ("put", "p/a", "1")),
+        (user, ("get", "p/a")),
+        (user, ("put", "other", "1")),
+        (user, ("get", "other")),
+        (user, ("user", "get", "u")),
+        (user, ("role", "get", "r")),
+        (user, ("user", "list")),
+        (user, ("defrag",)),
+        (user, ("--user", "root:rootpw", "user", "list")),
+        (user, ("--user", "u:x", "get", "p/a")),
+        (stranger, ("get", "p/a")),
+        (stranger, ("user", "list")),
+        (stranger, ("endpoint", "hashkv")),
+        (user, ("auth", "disable")),
+        (root, ("auth", "disable")),
+        (stranger, ("get", "p/a")),
+    ]
+    for client, args in script:
+        got = _outcome(ours.ctl(client).run(*args), ours.endpoint)
+        want = _outcome(theirs.ctl(client).run(*args), theirs.endpoint)
+        assert got == want, f"etcdctl {' '.join(args)} as {client.cert.stem}"
+
+
+def _outcome(result: CtlResult, endpoint: str) -> tuple[int, str, str]:
+    last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+    return result.code, result.stdout, last.replace(endpoint, "<endpoint>")
