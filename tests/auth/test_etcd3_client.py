@@ -17,7 +17,8 @@ from support.servers import NodeFactory
 from .certs import Authority, KeyPair
 from .test_tls import TlsEtcd, _start, _TlsServer
 
-pytestmark = pytest.mark.etcd
+# Another client over paths the etcdctl tests already cover: left to the full run.
+pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 PROBE = Path(__file__).with_name("etcd3_auth_probe.py")
 

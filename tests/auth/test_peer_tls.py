@@ -16,6 +16,7 @@ from support.process import Supervisor
 from .certs import Authority
 
 
+@pytest.mark.slow  # a whole cluster: left to the full run
 def test_members_talk_over_tls_and_refuse_strangers(supervisor: Supervisor, tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
     authority = Authority(tmp_path / "certs")
