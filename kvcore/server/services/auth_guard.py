@@ -67,18 +67,31 @@ async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
     certificate (etcd's client-cert auth), else None. A token is valid on a member once
     it has applied the entry that made it: wait for that first."""
     token = ctx.metadata.get(TOKEN_KEY)
+    index = token_index(token) if token is not None else None
+    if index is not None:
+        try:
+            async with asyncio.timeout(server.limits.request_timeout):
+                await server.wait_applied(index)
+        except TimeoutError:
+            raise errors.INVALID_AUTH_TOKEN from None
+    return caller_now(server, ctx)
+
+
+def caller_now(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
+    """:func:`caller_of` without waiting: for checks made later in a call that
+    :func:`caller_of` admitted (a token it accepted is applied here by then)."""
+    token = ctx.metadata.get(TOKEN_KEY)
     if token is None:
         common_name = getattr(ctx, "common_name", "")  # optional (see CallContext)
         return AuthInfo(common_name, server.auth.revision) if common_name else None
-    index = token_index(token)
-    if index is None:
-        raise errors.INVALID_AUTH_TOKEN
-    try:
-        async with asyncio.timeout(server.limits.request_timeout):
-            await server.wait_applied(index)
-    except TimeoutError:
-        raise errors.INVALID_AUTH_TOKEN from None
     return server.auth.info_from_token(token)
+
+
+def check_read(server: EtcdServer, ctx: CallContext, key: bytes, range_end: bytes) -> None:
+    """Raise etcd's error unless the caller may read ``[key, range_end)`` now (a single
+    key when ``range_end`` is empty, every key from ``key`` on when it is ``b"\\0"``):
+    the check for reads a streaming call starts as it goes, such as a watch."""
+    server.auth.check_range(caller_now(server, ctx), key, range_end)
 
 
 class AuthGuard:
