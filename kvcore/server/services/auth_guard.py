@@ -107,11 +107,13 @@ class AuthGuard:
         handler = getattr(self._impl, name)
         call = (self._service, name)
         if call in _UNCHECKED_CALLS:
-            return handler
-        admin = call in _ADMIN_CALLS
-        if inspect.iscoroutinefunction(handler):
-            return self._unary(handler, admin, _local_read(call))
-        return self._streaming(handler, admin)
+            guarded = handler
+        elif inspect.iscoroutinefunction(handler):
+            guarded = self._unary(handler, call in _ADMIN_CALLS, _local_read(call))
+        else:
+            guarded = self._streaming(handler, call in _ADMIN_CALLS)
+        setattr(self, name, guarded)  # built once: later lookups find the attribute
+        return guarded
 
     async def _admit(self, ctx: CallContext, admin: bool) -> AuthInfo | None:
         """The caller, once known to be allowed the call (root, for an admin call)."""
@@ -127,6 +129,8 @@ class AuthGuard:
         auth = self._server.auth
 
         async def guarded(request: Any, ctx: CallContext) -> Any:
+            if not auth.enabled and TOKEN_KEY not in ctx.metadata:
+                return await handler(request, ctx)  # nothing to check: the common case
             info = await self._admit(ctx, admin)
             reads = local_read is not None and local_read(auth, info, request)
             token = CALLER.set(info)
