@@ -47,3 +47,27 @@ class MembersResponse(_message.Message):
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     members: bytes
     def __init__(self, members: _Optional[bytes] = ...) -> None: ...
+
+class LeaseRenewRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class LeaseRenewResponse(_message.Message):
+    __slots__ = ("ttl",)
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    ttl: int
+    def __init__(self, ttl: _Optional[int] = ...) -> None: ...
+
+class LeaseTimeToLiveForward(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: bytes
+    def __init__(self, request: _Optional[bytes] = ...) -> None: ...
+
+class LeaseTimeToLiveAnswer(_message.Message):
+    __slots__ = ("response",)
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    response: bytes
+    def __init__(self, response: _Optional[bytes] = ...) -> None: ...
