@@ -16,3 +16,9 @@ def kvcore(nodes: NodeFactory) -> Server:
 @pytest.fixture
 def etcd(nodes: NodeFactory) -> Server:
     return nodes.start("etcd")
+
+
+# The cluster tests' cluster factory, for the lease tests on three members.
+from cluster.conftest import make_kvcore_cluster  # noqa: E402
+
+__all__ = ["etcd", "kvcore", "make_kvcore_cluster"]

@@ -1,0 +1,120 @@
+"""Leases on a three-member kvcore cluster: followers forward KeepAlive and TimeToLive to
+the leader (and answer etcd's "no leader" without one), and a leader's death does not
+expire a lease kept alive."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from support.cluster import KvcoreCluster, poll
+from support.rawclient import RpcFailure
+from support.servers import Server
+
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
+
+from .client import LeaseClient
+
+pytestmark = pytest.mark.kvcore
+
+
+def a_follower(cluster: KvcoreCluster) -> Server:
+    leader = cluster.wait_leader()
+    return next(m for m in cluster.live() if m is not leader)
+
+
+def exists(member: Server, key: bytes) -> bool:
+    with LeaseClient(member.endpoint) as client:
+        found = client.call("Range", pb.RangeRequest(key=key, serializable=True))
+    return not isinstance(found, RpcFailure) and found.count == 1
+
+
+def test_follower_forwards_keep_alive_and_time_to_live_to_the_leader(
+    make_kvcore_cluster: Callable[..., KvcoreCluster],
+) -> None:
+    cluster = make_kvcore_cluster(limits={"request_timeout": 2.0})
+    follower = a_follower(cluster)
+    with LeaseClient(follower.endpoint) as client:
+        lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=30)).ID
+        client.ok("Put", pb.PutRequest(key=b"f/a", value=b"1", lease=lease))
+        answers = client.keep_alive([lease, 404, lease])
+        assert not isinstance(answers, RpcFailure), answers
+        assert [(a.ID, a.TTL) for a in answers] == [(lease, 30), (404, 0), (lease, 30)]
+        ttl = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=lease, keys=True))
+        assert (ttl.ID, ttl.grantedTTL, list(ttl.keys)) == (lease, 30, [b"f/a"])
+        assert 25 <= ttl.TTL <= 30
+        assert ttl.header.member_id == cluster.member_id(follower)  # it answers
+        unknown = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=404))
+        assert (unknown.ID, unknown.TTL) == (404, -1)
+        listed = client.ok("LeaseLeases", pb.LeaseLeasesRequest())
+        assert [status.ID for status in listed.leases] == [lease]
+        client.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
+        lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=30)).ID
+    cluster.wait_converged()
+    assert not any(exists(member, b"f/a") for member in cluster.live())
+
+    # Without a leader nobody can answer: etcd's "no leader" after the request timeout.
+    for member in cluster.live():
+        if member is not follower:
+            member.kill9()
+    with LeaseClient(follower.endpoint) as client:
+        expected = RpcFailure("UNAVAILABLE", "etcdserver: no leader")
+        assert client.keep_alive([lease]) == expected
+        assert client.call("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=lease)) == expected
+
+
+class KeepAliver(threading.Thread):
+    """Keeps one lease alive through one member, a call every ``every`` seconds."""
+
+    def __init__(self, endpoint: str, lease: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self._endpoint = endpoint
+        self._lease = lease
+        self._every = every
+        self._halt = threading.Event()
+        self.answers: list[int | RpcFailure] = []
+
+    def run(self) -> None:
+        with LeaseClient(self._endpoint) as client:
+            while not self._halt.is_set():
+                answer = client.keep_alive([self._lease])
+                self.answers.append(answer if isinstance(answer, RpcFailure) else answer[0].TTL)
+                self._halt.wait(self._every)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+TTL = 3
+
+
+def test_leader_kill_does_not_expire_a_kept_alive_lease(
+    make_kvcore_cluster: Callable[..., KvcoreCluster],
+) -> None:
+    cluster = make_kvcore_cluster()
+    old = cluster.wait_leader()
+    follower = a_follower(cluster)
+    with LeaseClient(follower.endpoint) as client:
+        lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=TTL)).ID
+        client.ok("Put", pb.PutRequest(key=b"k/held", value=b"v", lease=lease))
+    keeper = KeepAliver(follower.endpoint, lease, every=TTL / 4)
+    keeper.start()
+    try:
+        time.sleep(TTL / 2)
+        old.kill9()
+        new = cluster.wait_leader()
+        assert new is not old
+        # Two TTLs past the kill: the lease must hold on every live member throughout.
+        until = time.monotonic() + 2 * TTL
+        while time.monotonic() < until:
+            missing = [m.name for m in cluster.live() if not exists(m, b"k/held")]
+            assert not missing, f"the kept-alive key vanished on {missing}"
+            time.sleep(0.2)
+    finally:
+        keeper.stop()
+    assert keeper.answers and keeper.answers[-1] == TTL, keeper.answers
+    # Kept alive no more: it expires under the new leader.
+    poll("the key to go", lambda: not exists(new, b"k/held") or None, TTL + 10)
