@@ -1,6 +1,7 @@
 """Leases on a three-member kvcore cluster: followers forward KeepAlive and TimeToLive to
-the leader (and answer etcd's "no leader" without one), and a leader's death does not
-expire a lease kept alive."""
+the leader (and answer etcd's "no leader" without one), a member restored from a
+snapshot knows the leases and their keys, and a leader's death does not expire a lease
+kept alive."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from cluster.reads import put_keys
 from support.cluster import KvcoreCluster, poll
 from support.rawclient import RpcFailure
 from support.servers import Server
@@ -34,31 +36,43 @@ def exists(member: Server, key: bytes) -> bool:
 def test_follower_forwards_keep_alive_and_time_to_live_to_the_leader(
     make_kvcore_cluster: Callable[..., KvcoreCluster],
 ) -> None:
-    cluster = make_kvcore_cluster(limits={"request_timeout": 2.0})
-    follower = a_follower(cluster)
+    cluster = make_kvcore_cluster(
+        limits={"request_timeout": 2.0}, snapshot={"count": 20, "catchup_entries": 5}
+    )
+    leader = cluster.wait_leader()
+    follower, behind = (m for m in cluster.live() if m is not leader)
+    behind.stop()  # it will catch up from a snapshot that holds the lease
     with LeaseClient(follower.endpoint) as client:
         lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=30)).ID
         client.ok("Put", pb.PutRequest(key=b"f/a", value=b"1", lease=lease))
+        client.ok("Put", pb.PutRequest(key=b"f/b", value=b"2", lease=lease))
         answers = client.keep_alive([lease, 404, lease])
         assert not isinstance(answers, RpcFailure), answers
         assert [(a.ID, a.TTL) for a in answers] == [(lease, 30), (404, 0), (lease, 30)]
         ttl = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=lease, keys=True))
-        assert (ttl.ID, ttl.grantedTTL, list(ttl.keys)) == (lease, 30, [b"f/a"])
+        assert (ttl.ID, ttl.grantedTTL, sorted(ttl.keys)) == (lease, 30, [b"f/a", b"f/b"])
         assert 25 <= ttl.TTL <= 30
         assert ttl.header.member_id == cluster.member_id(follower)  # it answers
         unknown = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=404))
         assert (unknown.ID, unknown.TTL) == (404, -1)
+    put_keys(leader, "f/filler/", 40)
+
+    behind.start()
+    cluster.wait_converged()
+    assert "restored from the leader's snapshot" in behind.process.log()
+    with LeaseClient(behind.endpoint) as client:
         listed = client.ok("LeaseLeases", pb.LeaseLeasesRequest())
         assert [status.ID for status in listed.leases] == [lease]
+        # Each member deletes the keys its own lessor has attached: the restored member
+        # must know them too.
         client.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
         lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=30)).ID
     cluster.wait_converged()
-    assert not any(exists(member, b"f/a") for member in cluster.live())
+    assert not any(exists(m, key) for m in cluster.live() for key in (b"f/a", b"f/b"))
 
     # Without a leader nobody can answer: etcd's "no leader" after the request timeout.
-    for member in cluster.live():
-        if member is not follower:
-            member.kill9()
+    leader.kill9()
+    behind.kill9()
     with LeaseClient(follower.endpoint) as client:
         expected = RpcFailure("UNAVAILABLE", "etcdserver: no leader")
         assert client.keep_alive([lease]) == expected
