@@ -3,15 +3,11 @@ from kvcore as from etcd."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from integration.test_etcd3_client import run_probe
 from support.servers import Server
 
 pytestmark = [pytest.mark.kvcore, pytest.mark.etcd]
@@ -21,23 +17,9 @@ PROBE = Path(__file__).with_name("etcd3_lease_probe.py")
 LEASE_ID = re.compile(r"\b[0-9a-f]{16}\b")
 
 
-def run_probe(server: Server) -> Any:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, str(PROBE), server.endpoint, "probe/"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"etcd3 lease probe against {server.kind} failed:\n{done.stderr}"
-    return json.loads(done.stdout)
-
-
 def test_etcd3_client_leases(kvcore: Server, etcd: Server) -> None:
-    got = run_probe(kvcore)
-    assert got == run_probe(etcd)
+    got = run_probe(kvcore, "probe/", PROBE)
+    assert got == run_probe(etcd, "probe/", PROBE)
     assert ["refresh", [[4242, 60]]] in got
     assert ["after-revoke", []] in got
 

@@ -17,7 +17,7 @@ from support.servers import Server
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
-from .client import LeaseClient
+from .client import keep_alive
 
 pytestmark = pytest.mark.kvcore
 
@@ -28,7 +28,7 @@ def a_follower(cluster: KvcoreCluster) -> Server:
 
 
 def exists(member: Server, key: bytes) -> bool:
-    with LeaseClient(member.endpoint) as client:
+    with member.client() as client:
         found = client.call("Range", pb.RangeRequest(key=key, serializable=True))
     return not isinstance(found, RpcFailure) and found.count == 1
 
@@ -42,11 +42,11 @@ def test_follower_forwards_keep_alive_and_time_to_live_to_the_leader(
     leader = cluster.wait_leader()
     follower, behind = (m for m in cluster.live() if m is not leader)
     behind.stop()  # it will catch up from a snapshot that holds the lease
-    with LeaseClient(follower.endpoint) as client:
+    with follower.client() as client:
         lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=30)).ID
         client.ok("Put", pb.PutRequest(key=b"f/a", value=b"1", lease=lease))
         client.ok("Put", pb.PutRequest(key=b"f/b", value=b"2", lease=lease))
-        answers = client.keep_alive([lease, 404, lease])
+        answers = keep_alive(follower.endpoint, [lease, 404, lease])
         assert not isinstance(answers, RpcFailure), answers
         assert [(a.ID, a.TTL) for a in answers] == [(lease, 30), (404, 0), (lease, 30)]
         ttl = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=lease, keys=True))
@@ -60,7 +60,7 @@ def test_follower_forwards_keep_alive_and_time_to_live_to_the_leader(
     behind.start()
     cluster.wait_converged()
     assert "restored from the leader's snapshot" in behind.process.log()
-    with LeaseClient(behind.endpoint) as client:
+    with behind.client() as client:
         listed = client.ok("LeaseLeases", pb.LeaseLeasesRequest())
         assert [status.ID for status in listed.leases] == [lease]
         # Each member deletes the keys its own lessor has attached: the restored member
@@ -73,9 +73,9 @@ def test_follower_forwards_keep_alive_and_time_to_live_to_the_leader(
     # Without a leader nobody can answer: etcd's "no leader" after the request timeout.
     leader.kill9()
     behind.kill9()
-    with LeaseClient(follower.endpoint) as client:
+    with follower.client() as client:
         expected = RpcFailure("UNAVAILABLE", "etcdserver: no leader")
-        assert client.keep_alive([lease]) == expected
+        assert keep_alive(follower.endpoint, [lease]) == expected
         assert client.call("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=lease)) == expected
 
 
@@ -91,11 +91,10 @@ class KeepAliver(threading.Thread):
         self.answers: list[int | RpcFailure] = []
 
     def run(self) -> None:
-        with LeaseClient(self._endpoint) as client:
-            while not self._halt.is_set():
-                answer = client.keep_alive([self._lease])
-                self.answers.append(answer if isinstance(answer, RpcFailure) else answer[0].TTL)
-                self._halt.wait(self._every)
+        while not self._halt.is_set():
+            answer = keep_alive(self._endpoint, [self._lease])
+            self.answers.append(answer if isinstance(answer, RpcFailure) else answer[0].TTL)
+            self._halt.wait(self._every)
 
     def stop(self) -> None:
         self._halt.set()
@@ -111,7 +110,7 @@ def test_leader_kill_does_not_expire_a_kept_alive_lease(
     cluster = make_kvcore_cluster()
     old = cluster.wait_leader()
     follower = a_follower(cluster)
-    with LeaseClient(follower.endpoint) as client:
+    with follower.client() as client:
         lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=TTL)).ID
         client.ok("Put", pb.PutRequest(key=b"k/held", value=b"v", lease=lease))
     keeper = KeepAliver(follower.endpoint, lease, every=TTL / 4)

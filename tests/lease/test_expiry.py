@@ -7,11 +7,12 @@ import time
 
 import pytest
 from support.cluster import poll
+from support.rawclient import RawClient
 from support.servers import Server
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
-from .client import LeaseClient
+from .client import keep_alive
 
 pytestmark = pytest.mark.kvcore
 
@@ -20,13 +21,13 @@ pytestmark = pytest.mark.kvcore
 EXPIRY_SLACK_SECONDS = 4.0
 
 
-def exists(client: LeaseClient, key: bytes) -> bool:
+def exists(client: RawClient, key: bytes) -> bool:
     return client.ok("Range", pb.RangeRequest(key=key)).count == 1
 
 
 def test_key_disappears_after_its_ttl(kvcore: Server) -> None:
     ttl = 2
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         granted = client.ok("LeaseGrant", pb.LeaseGrantRequest(TTL=ttl))
         granted_at = time.monotonic()
         assert granted.ID > 0 and ttl == granted.TTL
@@ -40,12 +41,12 @@ def test_key_disappears_after_its_ttl(kvcore: Server) -> None:
 
 
 def test_keep_alive_holds_a_lease_past_its_ttl(kvcore: Server) -> None:
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         lease = client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=5, TTL=2)).ID
         client.ok("Put", pb.PutRequest(key=b"ka/k", value=b"v", lease=lease))
         held_until = time.monotonic() + 4  # twice the TTL
         while time.monotonic() < held_until:
-            answers = client.keep_alive([lease])
+            answers = keep_alive(kvcore.endpoint, [lease])
             assert [(a.ID, a.TTL) for a in answers] == [(lease, 2)]
             time.sleep(0.5)
         assert exists(client, b"ka/k")
@@ -53,7 +54,7 @@ def test_keep_alive_holds_a_lease_past_its_ttl(kvcore: Server) -> None:
 
 
 def test_leases_and_keys_survive_restarts(kvcore: Server) -> None:
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=100, TTL=600))
         client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=101, TTL=3))
         client.ok("Put", pb.PutRequest(key=b"r/a", value=b"1", lease=100))
@@ -61,7 +62,7 @@ def test_leases_and_keys_survive_restarts(kvcore: Server) -> None:
         client.ok("Put", pb.PutRequest(key=b"r/c", value=b"3", lease=101))
     kvcore.kill9()
     kvcore.start()
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         listed = client.ok("LeaseLeases", pb.LeaseLeasesRequest())
         assert sorted(lease.ID for lease in listed.leases) == [100, 101]
         kept = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=100, keys=True))
@@ -73,7 +74,7 @@ def test_leases_and_keys_survive_restarts(kvcore: Server) -> None:
         # A put with the restored lease attaches to it.
         client.ok("Put", pb.PutRequest(key=b"r/d", value=b"4", lease=100))
     kvcore.restart()  # a clean stop this time
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         kept = client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=100, keys=True))
         assert sorted(kept.keys) == [b"r/a", b"r/b", b"r/d"]
         assert client.ok("LeaseTimeToLive", pb.LeaseTimeToLiveRequest(ID=101)).TTL == -1
@@ -85,7 +86,7 @@ MASS_LEASES = 300
 
 
 def test_mass_expiry_does_not_stall_writes(kvcore: Server) -> None:
-    with LeaseClient(kvcore.endpoint) as client:
+    with kvcore.client() as client:
         for i in range(MASS_LEASES):
             client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=1000 + i, TTL=2))
             client.ok("Put", pb.PutRequest(key=b"mass/%d" % i, value=b"v", lease=1000 + i))

@@ -12,7 +12,7 @@ from support.servers import Server
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
-from .client import LeaseClient
+from .client import keep_alive
 
 pytestmark = [pytest.mark.kvcore, pytest.mark.etcd]
 
@@ -23,7 +23,7 @@ def both(kvcore: Server, etcd: Server, steps: list[tuple[str, object]]) -> None:
     """Run ``steps`` on each server; every answer must read the same."""
     answers = []
     for server in (kvcore, etcd):
-        with LeaseClient(server.endpoint) as client:
+        with server.client() as client:
             answers.append([render(client.call(method, req)) for method, req in steps])
     for (method, req), mine, theirs in zip(steps, *answers, strict=True):
         assert mine == theirs, f"{method} {req}"
@@ -82,16 +82,16 @@ def test_time_to_live_and_keep_alive_of_unknown_leases(kvcore: Server, etcd: Ser
     )
     answers = []
     for server in (kvcore, etcd):
-        with LeaseClient(server.endpoint) as client:
+        with server.client() as client:
             client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=20, TTL=60))
-            answers.append([render(r) for r in client.keep_alive([404, 20, 405])])
+            answers.append([render(r) for r in keep_alive(server.endpoint, [404, 20, 405])])
     assert answers[0] == answers[1]
 
 
 def test_time_to_live_of_a_live_lease(kvcore: Server, etcd: Server) -> None:
     answers = []
     for server in (kvcore, etcd):
-        with LeaseClient(server.endpoint) as client:
+        with server.client() as client:
             client.ok("LeaseGrant", pb.LeaseGrantRequest(ID=30, TTL=60))
             for key in (b"t/b", b"t/a", b"t/c"):
                 client.ok("Put", pb.PutRequest(key=key, value=b"v", lease=30))
