@@ -2,9 +2,9 @@
 
 Every member's lessor holds the same leases; only the primary (the leader) knows when
 one expires. It proposes a LeaseRevoke for it, and every member deletes the lease and
-its keys when that entry applies. Revokes are rate-limited as etcd's are (at most
-``rate`` a second, proposed in batches every half second, a bounded number in flight)
-so that a mass expiry does not crowd out client writes.
+its keys when that entry applies. Revokes are rate-limited as etcd's are (at most the
+lessor's ``revoke_rate`` a second, proposed in batches every half second, a bounded
+number in flight) so that a mass expiry does not crowd out client writes.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from kvcore.lease.lessor import Lessor
 
 log = logging.getLogger(__name__)
 
-REVOKE_RATE: Final = 1000
-"""Revokes proposed per second at most (etcd's leaseRevokeRate)."""
 CHECK_SECONDS: Final = 0.5
 """How often expired leases are looked for (etcd's lessor run loop)."""
 MAX_PENDING: Final = 16
@@ -48,7 +46,7 @@ async def run_expiry(
         await asyncio.sleep(CHECK_SECONDS)
         if not lessor.primary:
             continue
-        expired = lessor.expired(clock(), int(REVOKE_RATE * CHECK_SECONDS))
+        expired = lessor.expired(clock(), int(lessor.revoke_rate * CHECK_SECONDS))
         if expired:
             log.debug("revoking %d expired leases", len(expired))
             async with asyncio.TaskGroup() as group:

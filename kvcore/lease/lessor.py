@@ -32,6 +32,8 @@ from kvcore.backend import ReadTxn, WriteTxn
 
 MAX_TTL: Final = 9_000_000_000
 """etcd's MaxLeaseTTL, in seconds."""
+REVOKE_RATE: Final = 1000
+"""Expired leases revoked per second at most (etcd's leaseRevokeRate)."""
 FOREVER: Final = math.inf
 """The expiry of every lease on a lessor that is not primary."""
 # How long an expired lease that was handed out for revoking waits before it is handed
@@ -77,8 +79,9 @@ class Lease:
 class Lessor:
     """Leases in memory, mirrored into the backend's lease bucket by grant and revoke."""
 
-    def __init__(self, min_ttl: int) -> None:
+    def __init__(self, min_ttl: int, revoke_rate: int = REVOKE_RATE) -> None:
         self.min_ttl = min_ttl
+        self.revoke_rate = revoke_rate
         self._leases: dict[int, Lease] = {}
         self._key_lease: dict[bytes, int] = {}
         self._queue: list[tuple[float, int]] = []  # (check_at, id), stale entries skipped
@@ -176,6 +179,30 @@ class Lessor:
         self._queue.clear()
         for lease in self._leases.values():
             self._refresh(lease, now, extend)
+        if len(self._leases) >= self.revoke_rate:
+            self._spread_expiries(extend, now)
+
+    def _spread_expiries(self, extend: float, now: float) -> None:
+        """Push back expiries that pile up beyond 3/4 of the revoke rate in a one-second
+        window, so that leases all renewed at once do not all expire at once (etcd's
+        Promote does the same)."""
+        per_second = 3 * self.revoke_rate // 4  # leaves room for leases already piled up
+        leases = sorted(self._leases.values(), key=lambda lease: lease.expiry)
+        base = leases[0].remaining(now)
+        window_end = base + 1.0
+        in_window = 0
+        for lease in leases:
+            remaining = lease.remaining(now)
+            if remaining > window_end:
+                base, window_end, in_window = remaining, remaining + 1.0, 1
+                continue
+            in_window += 1
+            if in_window <= per_second:
+                continue
+            # A lease n seconds past the window's start is pushed back n seconds less.
+            delay = in_window / per_second - (remaining - base)
+            window_end = base + delay
+            self._refresh(lease, now, delay + extend)
 
     def demote(self) -> None:
         """Stop being primary: no lease expires here any more."""

@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.backend import WriteTxn
 from kvcore.lease.lessor import Lessor, RangeDeleter
+from kvcore.transport import PeerNetwork
 
 if TYPE_CHECKING:
     from kvcore.server.etcdserver import EtcdServer
+
+T = TypeVar("T")
 
 # How often a call waiting for a leader, for the applied index or for an expired
 # lease's revoke looks again.
@@ -99,7 +103,11 @@ class LeaderCalls:
             raise errors.NOT_LEADER
         return server.lessor
 
-    async def _on_leader(self, here, forward):
+    async def _on_leader(
+        self,
+        here: Callable[[], Awaitable[T]],
+        forward: Callable[[PeerNetwork, int, float], Awaitable[T]],
+    ) -> T:
         """Run ``here`` on the leader or ``forward`` to it, until one answers or the
         request timeout passes (a leader still being elected, or not yet primary)."""
         server = self._server

@@ -190,3 +190,26 @@ def test_revoked_lease_is_not_handed_out(backend: Backend) -> None:
     grant(lessor, backend, 1, 5, now=0.0)
     revoke(lessor, store, backend, 1)
     assert lessor.expired(now=100.0, limit=10) == []
+
+
+def test_promote_spreads_expiries_beyond_the_revoke_rate(backend: Backend) -> None:
+    rate = 100
+    lessor = Lessor(MIN_TTL, revoke_rate=rate)
+    for lease_id in range(1, 1001):
+        grant(lessor, backend, lease_id, 10)
+    lessor.promote(extend=1.0, now=0.0)
+    expiries = sorted(lease.expiry for lease in lessor.leases())
+    assert expiries[0] == 11.0  # the first ones keep TTL + extension
+    # In any one-second window at most 3/4 of the rate expire (plus the window's first).
+    for i, start in enumerate(expiries):
+        in_window = sum(1 for e in expiries[i:] if e < start + 1.0)
+        assert in_window <= 3 * rate // 4 + 1, (start, in_window)
+    assert expiries[-1] <= 11.0 + 1000 / (3 * rate // 4) + 1
+
+
+def test_promote_leaves_few_leases_alone(backend: Backend) -> None:
+    lessor = Lessor(MIN_TTL, revoke_rate=100)
+    for lease_id in range(1, 100):
+        grant(lessor, backend, lease_id, 10)
+    lessor.promote(extend=1.0, now=0.0)
+    assert {lease.expiry for lease in lessor.leases()} == {11.0}
