@@ -42,7 +42,6 @@ def test_grant_ttls_and_errors(kvcore: Server, etcd: Server) -> None:
             ("LeaseGrant", pb.LeaseGrantRequest(ID=6, TTL=MAX_TTL + 1)),
             ("LeaseGrant", pb.LeaseGrantRequest(ID=4, TTL=60)),  # exists
             ("LeaseGrant", pb.LeaseGrantRequest(ID=-7, TTL=60)),
-            ("LeaseLeases", pb.LeaseLeasesRequest()),
         ],
     )
 
@@ -66,7 +65,9 @@ def test_revoke_and_puts_with_leases(kvcore: Server, etcd: Server) -> None:
             ("LeaseGrant", pb.LeaseGrantRequest(ID=11, TTL=60)),
             ("LeaseRevoke", pb.LeaseRevokeRequest(ID=11)),  # no keys: no new revision
             ("Range", pb.RangeRequest(key=b"l/", range_end=b"l0")),
-            ("LeaseLeases", pb.LeaseLeasesRequest()),
+            ("LeaseGrant", pb.LeaseGrantRequest(ID=13, TTL=60)),
+            ("LeaseGrant", pb.LeaseGrantRequest(ID=12, TTL=120)),
+            ("LeaseLeases", pb.LeaseLeasesRequest()),  # soonest expiry first
         ],
     )
 
