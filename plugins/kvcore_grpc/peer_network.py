@@ -88,15 +88,20 @@ class GrpcPeerNetwork:
                 self._handler.report_unreachable(message.to)
 
     async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
-        call = self._stub(peer_id).LeaseRenew(LeaseRenewRequest(id=lease_id), timeout=timeout)
-        return (await _answer(call)).ttl
+        request = LeaseRenewRequest(id=lease_id, **self._sender_fields())
+        return (await _answer(self._stub(peer_id).LeaseRenew(request, timeout=timeout))).ttl
 
     async def lease_time_to_live(
         self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
     ) -> pb.LeaseTimeToLiveResponse:
-        forward = LeaseTimeToLiveForward(request=request.SerializeToString())
+        forward = LeaseTimeToLiveForward(
+            request=request.SerializeToString(), **self._sender_fields()
+        )
         answer = await _answer(self._stub(peer_id).LeaseTimeToLive(forward, timeout=timeout))
         return pb.LeaseTimeToLiveResponse.FromString(answer.response)
+
+    def _sender_fields(self) -> dict[str, int]:
+        return {"cluster_id": self._cluster_id, "from": self._local_id}
 
     def _stub(self, peer_id: int) -> PeerStub:
         sender = self._senders.get(peer_id)

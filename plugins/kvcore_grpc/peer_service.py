@@ -109,6 +109,7 @@ class PeerService(PeerServicer):
     async def LeaseRenew(
         self, request: LeaseRenewRequest, context: grpc.aio.ServicerContext
     ) -> LeaseRenewResponse:
+        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
         try:
             return LeaseRenewResponse(ttl=await self._handler.lease_renew(request.id))
         except EtcdError as exc:
@@ -117,6 +118,7 @@ class PeerService(PeerServicer):
     async def LeaseTimeToLive(
         self, request: LeaseTimeToLiveForward, context: grpc.aio.ServicerContext
     ) -> LeaseTimeToLiveAnswer:
+        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
         try:
             asked = LeaseTimeToLiveRequest.FromString(request.request)
             answer = await self._handler.lease_time_to_live(asked)

@@ -47,3 +47,13 @@ async def test_unknown_or_down_peer_is_an_oserror() -> None:
             await a.network.lease_renew(99, 7, timeout=1.0)
         with pytest.raises(OSError):
             await a.network.lease_renew(b.id, 7, timeout=1.0)  # b never started
+
+
+@run_async
+async def test_a_member_of_another_cluster_is_refused() -> None:
+    async with members(2, cluster_ids=[0xC1, 0xC2]) as (a, b):
+        b.handler.leases[7] = 30
+        with pytest.raises(OSError, match="FAILED_PRECONDITION"):
+            await a.network.lease_renew(b.id, 7, timeout=5.0)
+        with pytest.raises(OSError, match="FAILED_PRECONDITION"):
+            await a.network.lease_time_to_live(b.id, pb.LeaseTimeToLiveRequest(ID=7), 5.0)

@@ -49,10 +49,13 @@ class MembersResponse(_message.Message):
     def __init__(self, members: _Optional[bytes] = ...) -> None: ...
 
 class LeaseRenewRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "cluster_id")
     ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
     id: int
-    def __init__(self, id: _Optional[int] = ...) -> None: ...
+    cluster_id: int
+    def __init__(self, id: _Optional[int] = ..., cluster_id: _Optional[int] = ..., **kwargs) -> None: ...
 
 class LeaseRenewResponse(_message.Message):
     __slots__ = ("ttl",)
@@ -61,10 +64,13 @@ class LeaseRenewResponse(_message.Message):
     def __init__(self, ttl: _Optional[int] = ...) -> None: ...
 
 class LeaseTimeToLiveForward(_message.Message):
-    __slots__ = ("request",)
+    __slots__ = ("request", "cluster_id")
     REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
     request: bytes
-    def __init__(self, request: _Optional[bytes] = ...) -> None: ...
+    cluster_id: int
+    def __init__(self, request: _Optional[bytes] = ..., cluster_id: _Optional[int] = ..., **kwargs) -> None: ...
 
 class LeaseTimeToLiveAnswer(_message.Message):
     __slots__ = ("response",)

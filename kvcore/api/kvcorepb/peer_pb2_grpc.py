@@ -90,7 +90,8 @@ class PeerServicer:
     def LeaseRenew(self, request, context):
         """Lease calls a member forwards to the leader, whose lessor alone knows expiries
         (etcd forwards them over its peer HTTP). A refusal comes back as the leader's
-        etcd error: its gRPC status code and message.
+        etcd error: its gRPC status code and message. Calls from members of another
+        cluster are refused, as streams are.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
