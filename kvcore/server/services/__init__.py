@@ -8,6 +8,7 @@ from kvcore import errors
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services.cluster import ClusterService
 from kvcore.server.services.kv import KVService
+from kvcore.server.services.lease import LeaseService
 from kvcore.server.services.maintenance import MaintenanceService
 from kvcore.transport import CallContext, Services
 
@@ -24,6 +25,7 @@ def build(server: EtcdServer) -> Services:
         for name, impl in {
             "etcdserverpb.KV": KVService(server),
             "etcdserverpb.Cluster": ClusterService(server),
+            "etcdserverpb.Lease": LeaseService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),
         }.items()
     }
