@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kvcore import backend_stream, schema
+from kvcore import backend_stream, metrics, schema
 from kvcore import config as config_mod
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, MemberAttributes
 from kvcore.backend import Backend, Engine
@@ -136,6 +136,7 @@ class Node:
             cfg.raft.heartbeat_interval_ms / 1000,
         )
         server.attach(driver, peers)
+        untrack = metrics.track(server)
         handlers = services.build(server)
         servers: list[Server] = []
         # Tasks that run for the node's whole life; if one ends, the node stops.
@@ -185,6 +186,7 @@ class Node:
                     await task
             if peers is not None:
                 await peers.stop(STOP_GRACE_SECONDS)
+            untrack()
 
     async def _until_stopped(
         self, stop: asyncio.Event, server: EtcdServer, lifelong: list[asyncio.Task]
