@@ -77,9 +77,7 @@ class _GrpcCallContext:
         return self._ctx.peer()
 
 
-async def _abort(
-    ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts
-) -> None:
+async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts) -> None:
     """Fail the call with etcd's status for ``exc`` (``ctx.abort`` raises)."""
     if isinstance(exc, EtcdError):
         counts.finish(exc.code)

@@ -4,16 +4,19 @@ Written: proto field names as declared (``create_revision``, ``dbSize``, ``ID``)
 fields at their default left out, int64 as strings, bytes as base64, enums by name,
 compact, with ``<``, ``>`` and ``&`` escaped as Go escapes them. Read: either the proto
 or the camel-case name, int64 as a number or a string, enums by name or number, unknown
-fields ignored.
+fields ignored; bytes only as standard base64 with its padding, and enums only by a
+name they have (Go's decoder refuses what Python's would let through).
 """
 
 from __future__ import annotations
 
+import functools
 import http
 import json
+import string
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 
 from kvcore.errors import Code, EtcdError
@@ -42,8 +45,67 @@ HTTP_STATUS = {
 }
 
 
+_BASE64_ALPHABET = frozenset(string.ascii_letters + string.digits + "+/")
+_FieldDescriptor = descriptor.FieldDescriptor
+_CHECKED_TYPES = (
+    _FieldDescriptor.TYPE_BYTES,
+    _FieldDescriptor.TYPE_ENUM,
+    _FieldDescriptor.TYPE_MESSAGE,
+)
+
+
 class BadRequestBody(Exception):
     """A request body that is not the JSON form of the RPC's request message."""
+
+
+def _base64_error(text: str) -> int | None:
+    """Where Go's standard base64 decoder fails on ``text``, or None if it does not."""
+    data = text.replace("\r", "").replace("\n", "")
+    body = data.rstrip("=")
+    for i, char in enumerate(body):
+        if char not in _BASE64_ALPHABET:
+            return i
+    if len(data) % 4 or len(data) - len(body) > 2:
+        return len(data) - (len(data) % 4 or 4)
+    return None
+
+
+def _go_name(enum: descriptor.EnumDescriptor) -> str:
+    """``etcdserverpb.RangeRequest.SortOrder`` as Go names the type it generates."""
+    package = enum.file.package
+    nested = enum.full_name.removeprefix(package + ".")
+    return f"{package}.{nested.replace('.', '_')}"
+
+
+@functools.cache
+def _nested(message: descriptor.Descriptor) -> dict[str, _FieldDescriptor]:
+    """The bytes, enum and message fields of ``message``, by proto and by JSON name."""
+    found = {}
+    for field in message.fields:
+        if field.type in _CHECKED_TYPES:
+            found[field.name] = found[field.json_name] = field
+    return found
+
+
+def _check_bytes(value: dict[str, Any], message: descriptor.Descriptor) -> None:
+    fields = _nested(message)
+    for name, item in value.items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        items = item if isinstance(item, list) else [item]
+        for one in items:
+            if field.type == _FieldDescriptor.TYPE_BYTES:
+                if isinstance(one, str) and (at := _base64_error(one)) is not None:
+                    raise BadRequestBody(f"illegal base64 data at input byte {at}")
+            elif field.type == _FieldDescriptor.TYPE_ENUM:
+                enum = field.enum_type
+                if isinstance(one, str) and one not in enum.values_by_name:
+                    raise BadRequestBody(
+                        f"unknown value {json.dumps(one)} for enum {_go_name(enum)}"
+                    )
+            elif isinstance(one, dict):
+                _check_bytes(one, field.message_type)
 
 
 def _dumps(data: Any) -> bytes:
@@ -72,6 +134,7 @@ def decode_value(value: Any, cls: type[Message]) -> Message:
         return message
     if not isinstance(value, dict):
         raise BadRequestBody(f"expected a JSON object for {cls.DESCRIPTOR.full_name}")
+    _check_bytes(value, cls.DESCRIPTOR)
     try:
         json_format.ParseDict(value, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
