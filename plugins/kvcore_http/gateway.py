@@ -63,7 +63,9 @@ class HttpCallContext:
         peername = self._request.transport and self._request.transport.get_extra_info("peername")
         if not peername:
             return ""
-        return f"ipv4:{peername[0]}:{peername[1]}"
+        host, port = peername[0], peername[1]
+        # In gRPC's form, as the gRPC transport reports a peer.
+        return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
 
 
 def handler_for(route: Route) -> Handler:

@@ -25,10 +25,10 @@ CALL_SECONDS = 10.0
 
 class Lease:
     def __init__(self) -> None:
-        self.seen: list[dict[str, str]] = []
+        self.seen: list[tuple[dict[str, str], str]] = []
 
     async def lease_grant(self, request: pb.LeaseGrantRequest, ctx: CallContext):
-        self.seen.append(dict(ctx.metadata))
+        self.seen.append((dict(ctx.metadata), ctx.peer))
         return pb.LeaseGrantResponse(ID=request.ID, TTL=request.TTL)
 
     async def lease_revoke(self, request: pb.LeaseRevokeRequest, ctx: CallContext):
@@ -140,7 +140,9 @@ def test_headers_become_metadata():
         assert (status, json.loads(body)) == (200, {"ID": "4", "TTL": "9"})
 
     serve({"etcdserverpb.Lease": lease}, scenario)
-    assert lease.seen == [{"token": "tok", "hasleader": "true"}]
+    [(metadata, peer)] = lease.seen
+    assert metadata == {"token": "tok", "hasleader": "true"}
+    assert peer.startswith(f"ipv4:{HOST}:")
 
 
 def test_unary_errors_and_counts():
