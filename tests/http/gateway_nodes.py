@@ -40,7 +40,12 @@ class HttpKvcore(KvcoreServer):
         return f"http://{HOST}:{self.http_port}"
 
     def _serves(self) -> bool:
-        return super()._serves() and _listens(self.http_port)
+        """Ready once both listeners serve and the member's client URLs went through
+        raft: etcd starts serving only after that, and the tests compare with it."""
+        if not (super()._serves() and _listens(self.http_port)):
+            return False
+        members = post(self.gateway_url, "/v3/cluster/member/list", {}).json()["members"]
+        return "clientURLs" in members[0]
 
 
 def _listens(port: int) -> bool:
