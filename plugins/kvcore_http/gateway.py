@@ -26,8 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from google.protobuf.message import Message
 
-from kvcore import errors
 from kvcore.errors import Code, EtcdError
 
 from . import codec
@@ -68,14 +68,16 @@ class HttpCallContext:
         return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
 
 
-def handler_for(route: Route) -> Handler:
+def handler_for(route: Route, max_message_bytes: int) -> Handler:
+    """The aiohttp handler of ``route``; a request message larger than
+    ``max_message_bytes`` is refused as etcd's gRPC server refuses it."""
     if route.client_streaming and route.server_streaming:
-        return functools.partial(_bidi, route)
+        return functools.partial(_bidi, route, max_message_bytes)
     if route.server_streaming:
-        return functools.partial(_server_streaming, route)
+        return functools.partial(_server_streaming, route, max_message_bytes)
     if route.client_streaming:
         raise ValueError(f"{route.path}: etcd's gateway serves no client-streaming RPC")
-    return functools.partial(_unary, route)
+    return functools.partial(_unary, route, max_message_bytes)
 
 
 def _error(code: Code, message: str) -> web.Response:
@@ -86,23 +88,33 @@ def _error(code: Code, message: str) -> web.Response:
     )
 
 
-async def _read_request(route: Route, request: web.Request) -> Any:
+def _check_size(message: Message, limit: int) -> Message:
+    size = message.ByteSize()
+    if size > limit:
+        raise EtcdError(
+            Code.RESOURCE_EXHAUSTED, f"grpc: received message larger than max ({size} vs. {limit})"
+        )
+    return message
+
+
+async def _read_request(route: Route, request: web.Request, limit: int) -> Message:
     try:
         body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise errors.REQUEST_TOO_LARGE from None
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise EtcdError(Code.RESOURCE_EXHAUSTED, exc.text or exc.reason) from None
     try:
-        return codec.decode(body, route.request_cls)
+        message = codec.decode(body, route.request_cls)
     except codec.BadRequestBody as exc:
         raise EtcdError(Code.INVALID_ARGUMENT, str(exc)) from None
+    return _check_size(message, limit)
 
 
-async def _unary(route: Route, request: web.Request) -> web.StreamResponse:
+async def _unary(route: Route, limit: int, request: web.Request) -> web.StreamResponse:
     if route.unimplemented is not None:
         return _error(route.unimplemented.code, route.unimplemented.message)
     counts = route.counts
     try:
-        message = await _read_request(route, request)
+        message = await _read_request(route, request, limit)
     except EtcdError as exc:
         return _error(exc.code, exc.message)
     counts.start()
@@ -119,20 +131,22 @@ async def _unary(route: Route, request: web.Request) -> web.StreamResponse:
     return web.Response(body=codec.encode(response), content_type=JSON)
 
 
-async def _server_streaming(route: Route, request: web.Request) -> web.StreamResponse:
+async def _server_streaming(route: Route, limit: int, request: web.Request) -> web.StreamResponse:
     try:
-        message = await _read_request(route, request)
+        message = await _read_request(route, request, limit)
     except EtcdError as exc:
         return _error(exc.code, exc.message)
     return await _stream(route, request, message)
 
 
-async def _bidi(route: Route, request: web.Request) -> web.StreamResponse:
-    requests = _json_requests(request, route)
+async def _bidi(route: Route, limit: int, request: web.Request) -> web.StreamResponse:
+    requests = _json_requests(request, route, limit)
     try:
         first = await anext(requests, None)
     except codec.BadRequestBody as exc:
         return _error(Code.UNKNOWN, str(exc))
+    except EtcdError as exc:
+        return _error(exc.code, exc.message)
     return await _stream(route, request, _resumed(first, requests))
 
 
@@ -193,7 +207,7 @@ async def _resumed(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield message
 
 
-async def _json_requests(request: web.Request, route: Route) -> AsyncIterator[Any]:
+async def _json_requests(request: web.Request, route: Route, limit: int) -> AsyncIterator[Message]:
     """Request messages from a body of concatenated JSON values, as they arrive.
 
     Only the first may raise :class:`codec.BadRequestBody`; a later bad one ends the
@@ -212,11 +226,12 @@ async def _json_requests(request: web.Request, route: Route) -> AsyncIterator[An
                 break  # incomplete: wait for more of the body
             pending = pending[end:]
             try:
-                yield codec.decode_value(value, route.request_cls)
-            except codec.BadRequestBody:
+                message = _check_size(codec.decode_value(value, route.request_cls), limit)
+            except (codec.BadRequestBody, EtcdError):
                 if first:
                     raise
                 return
+            yield message
             first = False
     if pending.strip() and first:
         try:

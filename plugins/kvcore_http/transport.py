@@ -5,16 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from kvcore.transport import Services
+from kvcore.transport import GRPC_OVERHEAD_BYTES, Services
 
 from . import gateway, routes
 from .endpoints import Endpoints
 
-# Room for the JSON form of a request at the size limit: base64 makes bytes 4/3 as
-# long, and field names and quoting add more; what parses is then checked against the
-# limit by the server, which answers etcd's "request is too large".
+# Room for the JSON form of the largest request message etcd's gRPC server takes:
+# base64 makes bytes 4/3 as long, and field names and quoting add more. What parses is
+# then held to that message size, and the server to its own limit.
 _JSON_OVERHEAD_FACTOR = 2
-_JSON_OVERHEAD_BYTES = 512 * 1024
 # How long calls in flight may run on once the listener stops. aiohttp takes it when the
 # runner is built, before stop() is told the node's grace: it is the node's 2 s.
 _DRAIN_SECONDS = 2.0
@@ -56,13 +55,14 @@ class HttpServer:
     def __init__(self, address: str, services: Services, max_request_bytes: int) -> None:
         self.address = address
         self._services = services
-        self._max_body = max_request_bytes * _JSON_OVERHEAD_FACTOR + _JSON_OVERHEAD_BYTES
+        self._max_message = max_request_bytes + GRPC_OVERHEAD_BYTES
+        self._max_body = self._max_message * _JSON_OVERHEAD_FACTOR
         self._runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=self._max_body, middlewares=[_go_style_errors])
         for route in routes.bind(self._services):
-            app.router.add_post(route.path, gateway.handler_for(route))
+            app.router.add_post(route.path, gateway.handler_for(route, self._max_message))
         Endpoints(self._services).add_to(app)
         app.on_response_prepare.append(_cors)
         return app

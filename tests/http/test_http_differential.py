@@ -126,6 +126,13 @@ def test_errors(both):
     same(both, "/v3/kv/txn", {"success": many})
 
 
+@pytest.mark.parametrize("size", [1_700_000, 2_200_000])
+def test_oversized_requests(both, size):
+    """Past --max-request-bytes etcd's own error; past its gRPC limit gRPC's."""
+    answer = same(both, "/v3/kv/put", {"key": b64("big"), "value": b64("x" * size)})
+    assert answer.status in (400, 429)
+
+
 def test_compaction(both):
     same(both, "/v3/kv/put", {"key": b64("c/k"), "value": b64("1")})
     same(both, "/v3/kv/put", {"key": b64("c/k"), "value": b64("2")})
