@@ -136,7 +136,6 @@ class Node:
             cfg.raft.heartbeat_interval_ms / 1000,
         )
         server.attach(driver, peers)
-        untrack = metrics.track(server)
         handlers = services.build(server)
         servers: list[Server] = []
         # Tasks that run for the node's whole life; if one ends, the node stops.
@@ -145,6 +144,7 @@ class Node:
             asyncio.create_task(server.run_compactor(), name="compactor"),
         ]
         background = list(tasks)
+        untrack = metrics.track(server)
         try:
             if peers is not None:
                 await peers.start()
