@@ -10,6 +10,7 @@ name they have (Go's decoder refuses what Python's would let through).
 
 from __future__ import annotations
 
+import binascii
 import functools
 import http
 import json
@@ -61,13 +62,16 @@ class BadRequestBody(Exception):
 def _base64_error(text: str) -> int | None:
     """Where Go's standard base64 decoder fails on ``text``, or None if it does not."""
     data = text.replace("\r", "").replace("\n", "")
+    try:
+        binascii.a2b_base64(data, strict_mode=True)
+        return None
+    except binascii.Error:
+        pass  # find where, as Go tells it
     body = data.rstrip("=")
     for i, char in enumerate(body):
         if char not in _BASE64_ALPHABET:
             return i
-    if len(data) % 4 or len(data) - len(body) > 2:
-        return len(data) - (len(data) % 4 or 4)
-    return None
+    return len(data) - (len(data) % 4 or 4)  # a quantum cut short or over-padded
 
 
 def _go_name(enum: descriptor.EnumDescriptor) -> str:
