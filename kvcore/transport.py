@@ -54,6 +54,11 @@ class StaticCallContext:
 
 Services = Mapping[str, object]
 
+# etcd lets a client's message exceed --max-request-bytes by this much (its gRPC
+# server's receive limit), so that an oversized request reaches the server and gets
+# etcd's own "request is too large"; a larger one gets gRPC's "larger than max".
+GRPC_OVERHEAD_BYTES = 512 * 1024
+
 
 def handler_name(rpc: str) -> str:
     """``"MemberList"`` -> ``"member_list"``, ``"HashKV"`` -> ``"hash_kv"``."""

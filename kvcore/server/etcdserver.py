@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from kvcore import backend_stream, errors, schema
+from kvcore import backend_stream, errors, metrics, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.backend import Backend, WriteTxn
@@ -108,6 +108,10 @@ class EtcdServer:
         return self.driver.node.status().hard_state.commit if self.driver else 0
 
     @property
+    def pending_proposals(self) -> int:
+        return len(self._wait)
+
+    @property
     def is_leader(self) -> bool:
         return self.driver is not None and self.driver.node.role == Role.LEADER
 
@@ -173,6 +177,7 @@ class EtcdServer:
                 return await future
         except TimeoutError:
             self._wait.cancel(request_id)
+            metrics.PROPOSALS_FAILED.inc()
             raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
 
     # --- the read path --------------------------------------------------------------
@@ -259,7 +264,9 @@ class EtcdServer:
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
                 applied.write(btx, last.index, last.term)
+            started = time.perf_counter()
             btx.commit()
+            metrics.observe_backend_commit(self.cfg.engine.name, time.perf_counter() - started)
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)
@@ -376,6 +383,8 @@ class EtcdServer:
 
     def on_soft_state(self, state: SoftState) -> None:
         if state.lead != self.leader_id:
+            if state.lead:
+                metrics.LEADER_CHANGES.inc()
             log.info("leader is now %x (this member: %s)", state.lead, state.role.value)
         self.leader_id = state.lead
         if state.role != Role.LEADER and self.lessor.primary:

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kvcore import backend_stream, schema
+from kvcore import backend_stream, metrics, schema
 from kvcore import config as config_mod
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, MemberAttributes
 from kvcore.backend import Backend, Engine
@@ -145,6 +145,7 @@ class Node:
             asyncio.create_task(server.run_lease_expiry(), name="lease-expiry"),
         ]
         background = list(tasks)
+        untrack = metrics.track(server)
         try:
             if peers is not None:
                 await peers.start()
@@ -186,6 +187,7 @@ class Node:
                     await task
             if peers is not None:
                 await peers.stop(STOP_GRACE_SECONDS)
+            untrack()
 
     async def _until_stopped(
         self, stop: asyncio.Event, server: EtcdServer, lifelong: list[asyncio.Task]
