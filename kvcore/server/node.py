@@ -218,7 +218,9 @@ class Node:
     async def _publish(self, server: EtcdServer) -> None:
         """Announce this member's name and client URLs through raft, until it sticks."""
         cfg = self.cfg
-        client_urls = [_client_url(listener) for listener in cfg.client_listeners]
+        client_urls = [
+            _client_url(listener) for listener in cfg.client_listeners if listener.advertise
+        ]
         request = InternalRaftRequest(
             member_attributes=MemberAttributes(
                 ID=server.identity.member_id, name=cfg.name, client_urls=client_urls
