@@ -34,6 +34,10 @@ class ListenerConfig(_Strict):
     transport: str = Field(description="a registered transport: grpc, http, ...")
     address: str = Field(description="host:port to listen on")
     options: dict[str, Any] = Field(default_factory=dict)
+    # Whether the member list shows this listener among the member's client URLs
+    # (etcd's --advertise-client-urls): clients that sync their endpoints from the
+    # member list dial those with etcd's gRPC API, so a JSON-only listener stays out.
+    advertise: bool = True
 
     @field_validator("address")
     @classmethod

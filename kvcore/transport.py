@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pydantic
 
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.raft.messages import Message
 
 
@@ -58,6 +59,11 @@ class StaticCallContext:
 
 
 Services = Mapping[str, object]
+
+# etcd lets a client's message exceed --max-request-bytes by this much (its gRPC
+# server's receive limit), so that an oversized request reaches the server and gets
+# etcd's own "request is too large"; a larger one gets gRPC's "larger than max".
+GRPC_OVERHEAD_BYTES = 512 * 1024
 
 
 def handler_name(rpc: str) -> str:
@@ -121,6 +127,18 @@ class PeerHandler(Protocol):
         """This member's view of the cluster, opaque to the transport, for a joining
         member's ``fetch_members`` (see :meth:`PeerTransport.fetch_members`)."""
 
+    async def lease_renew(self, lease_id: int) -> int:
+        """A peer's forwarded keep-alive: renew ``lease_id`` here, the leader, and return
+        its TTL. Raises :class:`kvcore.errors.EtcdError` (``LEASE_NOT_FOUND``, or
+        ``NOT_LEADER`` when this member does not lead), which the transport hands back
+        to the caller of :meth:`PeerNetwork.lease_renew` with its code and message."""
+
+    async def lease_time_to_live(
+        self, request: pb.LeaseTimeToLiveRequest
+    ) -> pb.LeaseTimeToLiveResponse:
+        """A peer's forwarded TimeToLive, answered by this member, the leader (an
+        unknown lease: TTL -1). Raises as :meth:`lease_renew`."""
+
 
 @runtime_checkable
 class PeerNetwork(Protocol):
@@ -147,6 +165,18 @@ class PeerNetwork(Protocol):
 
     def send(self, messages: list[Message]) -> None:
         """Queue each message for its ``to`` peer."""
+
+    async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
+        """Have peer ``peer_id`` (the leader) renew a lease: its
+        ``PeerHandler.lease_renew`` answer. Raises the :class:`kvcore.errors.EtcdError`
+        the peer raised, or ``OSError`` when the peer is unknown or does not answer
+        within ``timeout`` seconds. Unlike ``send``, a call, not a queued message."""
+
+    async def lease_time_to_live(
+        self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
+    ) -> pb.LeaseTimeToLiveResponse:
+        """Peer ``peer_id``'s ``PeerHandler.lease_time_to_live`` answer; raises as
+        :meth:`lease_renew`."""
 
 
 @runtime_checkable

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from kvcore import backend_stream, errors, schema
+from kvcore import backend_stream, errors, metrics, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, RequestHeader
 from kvcore.auth import caller
@@ -24,6 +26,8 @@ from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
 from kvcore.auth.store import AuthStore
 from kvcore.backend import Backend, WriteTxn
 from kvcore.config import NodeConfig
+from kvcore.lease.expiry import run_expiry
+from kvcore.lease.lessor import Lessor, min_ttl
 from kvcore.mvcc.store import KVStore
 from kvcore.raft.codec import decode_conf_change
 from kvcore.raft.driver import Driver, SnapshotPlan
@@ -32,7 +36,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import Role, SoftState
 from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
-from kvcore.server import applied, conf_apply
+from kvcore.server import applied, conf_apply, leases
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
 from kvcore.server.membership import Membership
@@ -67,6 +71,8 @@ class EtcdServer:
         self.peers: PeerNetwork | None = None
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
+        self.lessor = Lessor(min_ttl(cfg.raft.election_timeout_ms, cfg.raft.heartbeat_interval_ms))
+        self.lease_calls = leases.LeaderCalls(self)
         self._open_store()
         self.auth = AuthStore(backend, cfg.auth.token_ttl)
         self._auth_applier = AuthApplier(self.auth)
@@ -85,10 +91,11 @@ class EtcdServer:
         self._compaction_changed()
 
     def _open_store(self) -> None:
-        self.store = KVStore(self.backend)
-        # Until the Lease service exists no lease is ever granted, so every lease id
-        # given to a put is unknown, as etcd answers for a lease it never granted.
-        self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
+        # Leases first: the store attaches its keys to them as it opens.
+        with self.backend.read() as txn:
+            self.lessor.load(txn)
+        self.store = KVStore(self.backend, leases=self.lessor)
+        self.kv = KVApplier(self.store, lease_exists=self.lessor.exists)
 
     def attach(self, driver: Driver, peers: PeerNetwork | None) -> None:
         self.driver = driver
@@ -104,6 +111,10 @@ class EtcdServer:
     @property
     def committed_index(self) -> int:
         return self.driver.node.status().hard_state.commit if self.driver else 0
+
+    @property
+    def pending_proposals(self) -> int:
+        return len(self._wait)
 
     @property
     def is_leader(self) -> bool:
@@ -132,6 +143,10 @@ class EtcdServer:
         return response
 
     # --- the write path -------------------------------------------------------------
+
+    def new_id(self) -> int:
+        """A new id, unique across members and restarts (a request id; lease ids too)."""
+        return self._ids.next()
 
     async def propose(self, request: InternalRaftRequest) -> Any:
         """Replicate ``request`` and return what applying it produced."""
@@ -168,6 +183,7 @@ class EtcdServer:
                 return await future
         except TimeoutError:
             self._wait.cancel(request_id)
+            metrics.PROPOSALS_FAILED.inc()
             raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
 
     # --- the read path --------------------------------------------------------------
@@ -249,10 +265,16 @@ class EtcdServer:
                     members_changed |= name.startswith("member_")
                     result = self._apply_authorized(btx, entry.index, request.header, name, body)
                     results.append((request.header.ID, result))
+                elif entry.index > self.applied_index and self.is_leader:
+                    # A new leader's empty entry: every earlier term's entry is applied,
+                    # so the lessor starts every lease's clock afresh (etcd's Promote).
+                    self.lessor.promote(self.cfg.raft.election_timeout_ms / 1000, time.monotonic())
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
                 applied.write(btx, last.index, last.term)
+            started = time.perf_counter()
             btx.commit()
+            metrics.observe_backend_commit(self.cfg.engine.name, time.perf_counter() - started)
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)
@@ -298,6 +320,10 @@ class EtcdServer:
                 response = self.kv.txn(btx, body)
             elif name == "compaction":
                 response = self.kv.compact(btx, body)
+            elif name == "lease_grant":
+                response = leases.apply_grant(self.lessor, btx, body)
+            elif name == "lease_revoke":
+                response = self._write(btx, partial(leases.apply_revoke, self.lessor, btx), body)
             elif name == "member_update":
                 return conf_apply.apply_member_update(btx, self.membership, body)
             elif name == "member_attributes":
@@ -344,6 +370,15 @@ class EtcdServer:
                 await asyncio.sleep(pause)
             self._compaction_changed()
 
+    async def run_lease_expiry(self) -> None:
+        """Revoke, through raft, the leases that expire while this member leads."""
+        await run_expiry(
+            self.lessor,
+            lambda lease_id: self.propose(
+                InternalRaftRequest(lease_revoke=pb.LeaseRevokeRequest(ID=lease_id))
+            ),
+        )
+
     def _members_changed(self) -> None:
         if self.peers is not None:
             self.peers.set_peers(self.membership.peers())
@@ -368,8 +403,12 @@ class EtcdServer:
 
     def on_soft_state(self, state: SoftState) -> None:
         if state.lead != self.leader_id:
+            if state.lead:
+                metrics.LEADER_CHANGES.inc()
             log.info("leader is now %x (this member: %s)", state.lead, state.role.value)
         self.leader_id = state.lead
+        if state.role != Role.LEADER and self.lessor.primary:
+            self.lessor.demote()  # only the leader expires leases
 
     # --- the peer network's handler ----------------------------------------------------
 
@@ -384,6 +423,14 @@ class EtcdServer:
 
     def members(self) -> bytes:
         return self.membership.encode()
+
+    async def lease_renew(self, lease_id: int) -> int:
+        return await self.lease_calls.renew_here(lease_id)
+
+    async def lease_time_to_live(
+        self, request: pb.LeaseTimeToLiveRequest
+    ) -> pb.LeaseTimeToLiveResponse:
+        return await self.lease_calls.time_to_live_here(request)
 
     def stop(self) -> None:
         self._wait.fail_all(errors.STOPPED)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kvcore import backend_stream, schema
+from kvcore import backend_stream, metrics, schema
 from kvcore import config as config_mod
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, MemberAttributes
 from kvcore.backend import Backend, Engine
@@ -142,8 +142,10 @@ class Node:
         tasks = [
             asyncio.create_task(driver.run(), name="raft-driver"),
             asyncio.create_task(server.run_compactor(), name="compactor"),
+            asyncio.create_task(server.run_lease_expiry(), name="lease-expiry"),
         ]
         background = list(tasks)
+        untrack = metrics.track(server)
         try:
             if peers is not None:
                 await peers.start()
@@ -185,6 +187,7 @@ class Node:
                     await task
             if peers is not None:
                 await peers.stop(STOP_GRACE_SECONDS)
+            untrack()
 
     async def _until_stopped(
         self, stop: asyncio.Event, server: EtcdServer, lifelong: list[asyncio.Task]
@@ -215,7 +218,9 @@ class Node:
     async def _publish(self, server: EtcdServer) -> None:
         """Announce this member's name and client URLs through raft, until it sticks."""
         cfg = self.cfg
-        client_urls = [_client_url(listener) for listener in cfg.client_listeners]
+        client_urls = [
+            _client_url(listener) for listener in cfg.client_listeners if listener.advertise
+        ]
         request = InternalRaftRequest(
             member_attributes=MemberAttributes(
                 ID=server.identity.member_id, name=cfg.name, client_urls=client_urls

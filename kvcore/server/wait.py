@@ -14,6 +14,9 @@ class Wait:
     def __init__(self) -> None:
         self._pending: dict[int, asyncio.Future] = {}
 
+    def __len__(self) -> int:
+        return len(self._pending)
+
     def register(self, request_id: int) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future

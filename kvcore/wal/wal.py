@@ -6,9 +6,11 @@ import dataclasses
 import fcntl
 import os
 import shutil
+import time
 from pathlib import Path
 from types import TracebackType
 
+from kvcore import metrics
 from kvcore.raft.types import Entry, HardState
 from kvcore.wal import codec
 from kvcore.wal.codec import SnapshotMarker
@@ -240,7 +242,9 @@ class WAL:
             if self._offset >= self._segment_size:
                 self._cut()
             elif sync:
+                started = time.perf_counter()
                 os.fdatasync(self._fd)
+                metrics.WAL_FSYNC.observe(time.perf_counter() - started)
         except OSError:
             # The tail is now unknown; reopening repairs it. Refuse further writes.
             self.close()

@@ -8,7 +8,10 @@ from collections.abc import Mapping
 
 import grpc
 
-from kvcore.api.kvcorepb.peer_pb2_grpc import add_PeerServicer_to_server
+from kvcore import errors
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.kvcorepb.peer_pb2 import LeaseRenewRequest, LeaseTimeToLiveForward
+from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub, add_PeerServicer_to_server
 from kvcore.raft.messages import Message, MessageType
 from kvcore.transport import PeerHandler
 
@@ -101,7 +104,41 @@ class GrpcPeerNetwork:
             else:
                 self._handler.report_unreachable(message.to)
 
+    async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
+        request = LeaseRenewRequest(id=lease_id, **self._sender_fields())
+        return (await _answer(self._stub(peer_id).LeaseRenew(request, timeout=timeout))).ttl
+
+    async def lease_time_to_live(
+        self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
+    ) -> pb.LeaseTimeToLiveResponse:
+        forward = LeaseTimeToLiveForward(
+            request=request.SerializeToString(), **self._sender_fields()
+        )
+        answer = await _answer(self._stub(peer_id).LeaseTimeToLive(forward, timeout=timeout))
+        return pb.LeaseTimeToLiveResponse.FromString(answer.response)
+
+    def _sender_fields(self) -> dict[str, int]:
+        return {"cluster_id": self._cluster_id, "from": self._local_id}
+
+    def _stub(self, peer_id: int) -> PeerStub:
+        sender = self._senders.get(peer_id)
+        if sender is None:
+            raise OSError(f"member {peer_id:x} is not a peer")
+        return sender.stub
+
     def _retire(self, sender: PeerSender) -> None:
         task = asyncio.create_task(sender.stop(), name=f"kvcore-peer-{sender.peer_id:x}-retire")
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
+
+
+async def _answer(call):
+    """A peer call's response; the peer's etcd error raised as such, any other failure
+    as OSError (see ``PeerNetwork.lease_renew``)."""
+    try:
+        return await call
+    except grpc.aio.AioRpcError as exc:
+        details = exc.details() or ""
+        if details.startswith("etcdserver: "):
+            raise errors.EtcdError(errors.Code[exc.code().name], details) from None
+        raise OSError(f"{exc.code().name}: {details}") from None

@@ -71,7 +71,7 @@ class PeerSender:
         self._handler = handler
         self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_SIZE)
         self._channel = open_channel(target, credentials)
-        self._stub = PeerStub(self._channel)
+        self.stub = PeerStub(self._channel)
         self._down = False
         self._tasks: set[asyncio.Task] = set()
         self._spawn(self._run(), "stream")
@@ -111,7 +111,7 @@ class PeerSender:
     async def _run(self) -> None:
         backoff = Backoff()
         while True:
-            call = self._stub.Stream()
+            call = self.stub.Stream()
             try:
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
                 async with asyncio.timeout(HANDSHAKE_TIMEOUT):
@@ -169,7 +169,7 @@ class PeerSender:
         ok = False
         try:
             chunks = snapshot_chunks(message, self._cluster_id, self._local_id)
-            ok = (await self._stub.Snapshot(chunks)).ok
+            ok = (await self.stub.Snapshot(chunks)).ok
         except Exception as exc:
             log.warning("peer %x: snapshot not delivered: %s", self.peer_id, _why(exc))
         self._handler.report_snapshot(self.peer_id, ok)

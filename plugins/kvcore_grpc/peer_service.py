@@ -9,7 +9,12 @@ from typing import NoReturn
 
 import grpc
 
+from kvcore.api.etcdserverpb.rpc_pb2 import LeaseTimeToLiveRequest
 from kvcore.api.kvcorepb.peer_pb2 import (
+    LeaseRenewRequest,
+    LeaseRenewResponse,
+    LeaseTimeToLiveAnswer,
+    LeaseTimeToLiveForward,
     MembersRequest,
     MembersResponse,
     PeerMessage,
@@ -18,6 +23,7 @@ from kvcore.api.kvcorepb.peer_pb2 import (
     StreamAck,
 )
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerServicer
+from kvcore.errors import EtcdError
 from kvcore.raft.codec import CodecError, decode_message
 from kvcore.raft.messages import Message
 from kvcore.transport import PeerHandler
@@ -100,6 +106,26 @@ class PeerService(PeerServicer):
     ) -> MembersResponse:
         return MembersResponse(members=self._handler.members())
 
+    async def LeaseRenew(
+        self, request: LeaseRenewRequest, context: grpc.aio.ServicerContext
+    ) -> LeaseRenewResponse:
+        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
+        try:
+            return LeaseRenewResponse(ttl=await self._handler.lease_renew(request.id))
+        except EtcdError as exc:
+            await _abort_etcd(context, exc)
+
+    async def LeaseTimeToLive(
+        self, request: LeaseTimeToLiveForward, context: grpc.aio.ServicerContext
+    ) -> LeaseTimeToLiveAnswer:
+        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
+        try:
+            asked = LeaseTimeToLiveRequest.FromString(request.request)
+            answer = await self._handler.lease_time_to_live(asked)
+        except EtcdError as exc:
+            await _abort_etcd(context, exc)
+        return LeaseTimeToLiveAnswer(response=answer.SerializeToString())
+
     async def _check_cluster(
         self, cluster_id: int, sender: int, context: grpc.aio.ServicerContext
     ) -> None:
@@ -130,3 +156,9 @@ class PeerService(PeerServicer):
             self._refusals.add(why)
             log.warning("refused peer %s: %s", context.peer(), why)
         await context.abort(code, why)
+
+
+async def _abort_etcd(context: grpc.aio.ServicerContext, exc: EtcdError) -> NoReturn:
+    """Fail a forwarded call with the handler's etcd error, which the caller's side
+    (``peer_network``) turns back into the same EtcdError."""
+    await context.abort(grpc.StatusCode[exc.code.name], exc.message)

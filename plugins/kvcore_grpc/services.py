@@ -7,6 +7,7 @@ service the server implements is served with no change here.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -15,7 +16,8 @@ from typing import Any
 import grpc
 from google.protobuf import descriptor, message_factory
 
-from kvcore.errors import EtcdError
+from kvcore import metrics
+from kvcore.errors import Code, EtcdError
 from kvcore.transport import CallContext, Services, handler_name
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ def generic_handlers(
 def _method_handler(method: descriptor.MethodDescriptor, fn: Callable | None):
     if fn is None:
         return None  # grpc answers UNIMPLEMENTED for it
+    kind = metrics.rpc_type(method.client_streaming, method.server_streaming)
+    counts = metrics.rpc_counts(method.containing_service.full_name, method.name, kind)
     request_cls = message_factory.GetMessageClass(method.input_type)
     response_cls = message_factory.GetMessageClass(method.output_type)
     codec: dict[str, Any] = {
@@ -50,12 +54,12 @@ def _method_handler(method: descriptor.MethodDescriptor, fn: Callable | None):
         "response_serializer": response_cls.SerializeToString,
     }
     if method.client_streaming and method.server_streaming:
-        return grpc.stream_stream_rpc_method_handler(_streaming(fn), **codec)
+        return grpc.stream_stream_rpc_method_handler(_streaming(fn, counts), **codec)
     if method.server_streaming:
-        return grpc.unary_stream_rpc_method_handler(_streaming(fn), **codec)
+        return grpc.unary_stream_rpc_method_handler(_streaming(fn, counts), **codec)
     if method.client_streaming:
-        return grpc.stream_unary_rpc_method_handler(_unary(fn), **codec)
-    return grpc.unary_unary_rpc_method_handler(_unary(fn), **codec)
+        return grpc.stream_unary_rpc_method_handler(_unary(fn, counts), **codec)
+    return grpc.unary_unary_rpc_method_handler(_unary(fn, counts), **codec)
 
 
 class _GrpcCallContext:
@@ -80,38 +84,51 @@ class _GrpcCallContext:
         return names[0].decode() if names else ""
 
 
-async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception) -> None:
+async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts) -> None:
     """Fail the call with etcd's status for ``exc`` (``ctx.abort`` raises)."""
     if isinstance(exc, EtcdError):
+        counts.finish(exc.code)
         await ctx.abort(grpc.StatusCode[exc.code.name], exc.message)
     log.exception("handler failed", exc_info=exc)
+    counts.finish(Code.UNKNOWN)
     await ctx.abort(grpc.StatusCode.UNKNOWN, str(exc) or type(exc).__name__)
 
 
-def _unary(fn: Callable):
+def _unary(fn: Callable, counts: metrics.RpcCounts):
     """Also serves client-streaming RPCs: ``fn`` then takes the request iterator."""
 
     async def call(request, ctx: grpc.aio.ServicerContext):
+        counts.start()
         try:
-            return await fn(request, _GrpcCallContext(ctx))
+            response = await fn(request, _GrpcCallContext(ctx))
         except grpc.aio.AbortError:
             raise
+        except asyncio.CancelledError:
+            counts.finish(Code.CANCELLED)
+            raise
         except Exception as exc:
-            await _abort(ctx, exc)
+            await _abort(ctx, exc, counts)
+        counts.finish(Code.OK)
+        return response
 
     return call
 
 
-def _streaming(fn: Callable[[Any, CallContext], AsyncIterator]):
+def _streaming(fn: Callable[[Any, CallContext], AsyncIterator], counts: metrics.RpcCounts):
     """Server-streaming and bidirectional RPCs: ``fn`` returns an async iterator."""
 
     async def call(request_or_iterator, ctx: grpc.aio.ServicerContext):
+        counts.start()
         try:
             async for response in fn(request_or_iterator, _GrpcCallContext(ctx)):
                 yield response
         except grpc.aio.AbortError:
             raise
+        except asyncio.CancelledError:
+            counts.finish(Code.CANCELLED)
+            raise
         except Exception as exc:
-            await _abort(ctx, exc)
+            await _abort(ctx, exc, counts)
+        counts.finish(Code.OK)
 
     return call

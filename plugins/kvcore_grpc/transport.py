@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kvcore.api.etcdserverpb import rpc_pb2
 from kvcore.api.v3electionpb import v3election_pb2
 from kvcore.api.v3lockpb import v3lock_pb2
-from kvcore.transport import PeerHandler, Services
+from kvcore.transport import GRPC_OVERHEAD_BYTES, PeerHandler, Services
 
 from .binding import bind_and_start
 from .peer_members import fetch_members
@@ -22,10 +22,6 @@ log = logging.getLogger(__name__)
 
 # Every etcd API file kvcore serves services from.
 API_FILES = (rpc_pb2.DESCRIPTOR, v3lock_pb2.DESCRIPTOR, v3election_pb2.DESCRIPTOR)
-
-# etcd lets a gRPC message exceed --max-request-bytes by this much, so that an
-# oversized request reaches the server and gets etcd's own "request is too large".
-GRPC_OVERHEAD_BYTES = 512 * 1024
 
 
 class GrpcOptions(BaseModel):

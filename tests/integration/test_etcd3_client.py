@@ -17,10 +17,11 @@ pytestmark = pytest.mark.etcd
 PROBE = Path(__file__).with_name("etcd3_probe.py")
 
 
-def run_probe(server: Server, prefix: str) -> Any:
+def run_probe(server: Server, prefix: str, probe: Path = PROBE) -> Any:
+    """Run an etcd3 probe script (default: this directory's) against ``server``."""
     env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
     done = subprocess.run(
-        [sys.executable, str(PROBE), server.endpoint, prefix],
+        [sys.executable, str(probe), server.endpoint, prefix],
         capture_output=True,
         text=True,
         env=env,

@@ -103,7 +103,7 @@ Member = KvcoreMember | EtcdMember
 
 
 class Cluster:
-    """Members by name; ``live`` are those whose process runs."""
+    """Members by name; ``live`` are those whose process runs and is not paused."""
 
     def __init__(self, members: Iterable[Member]) -> None:
         self.members: dict[str, Member] = {m.name: m for m in members}
@@ -113,7 +113,11 @@ class Cluster:
         return self.members[name]
 
     def live(self) -> list[Member]:
-        return [m for m in self.members.values() if m.process is not None and m.process.alive]
+        return [
+            m
+            for m in self.members.values()
+            if m.process is not None and m.process.alive and not m.process.paused
+        ]
 
     def endpoints(self, members: Iterable[Member] | None = None) -> list[str]:
         return [m.endpoint for m in (self.live() if members is None else members)]

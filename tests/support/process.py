@@ -36,8 +36,10 @@ class ManagedProcess:
         self.env = env
         self.cwd = cwd
         self._popen: subprocess.Popen[bytes] | None = None
+        self.paused = False
 
     def start(self) -> None:
+        self.paused = False
         with self.log_path.open("ab") as log:
             self._popen = subprocess.Popen(
                 self.argv,
@@ -91,6 +93,7 @@ class ManagedProcess:
         if not self.alive:
             return self.returncode
         self._signal(signal.SIGTERM)
+        self.resume()  # a stopped process acts on SIGTERM only once it runs again
         try:
             return self.wait_exit(grace)
         except subprocess.TimeoutExpired:
@@ -99,6 +102,17 @@ class ManagedProcess:
     def terminate(self) -> None:
         if self.alive:
             self._signal(signal.SIGTERM)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets but answers nobody, as a member cut
+        off from the network (or frozen by a long GC or VM pause) does."""
+        self._signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self._signal(signal.SIGCONT)
+            self.paused = False
 
     def kill9(self) -> int:
         """SIGKILL the process group, as a crash would, and reap it."""

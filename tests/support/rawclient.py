@@ -45,6 +45,7 @@ class RawClient:
         kv = rpc_pb2_grpc.KVStub(self._channel)
         cluster = rpc_pb2_grpc.ClusterStub(self._channel)
         maintenance = rpc_pb2_grpc.MaintenanceStub(self._channel)
+        lease = rpc_pb2_grpc.LeaseStub(self._channel)
         self._methods = {
             "Range": kv.Range,
             "Put": kv.Put,
@@ -54,6 +55,10 @@ class RawClient:
             "MemberList": cluster.MemberList,
             "Status": maintenance.Status,
             "MoveLeader": maintenance.MoveLeader,
+            "LeaseGrant": lease.LeaseGrant,
+            "LeaseRevoke": lease.LeaseRevoke,
+            "LeaseTimeToLive": lease.LeaseTimeToLive,
+            "LeaseLeases": lease.LeaseLeases,
         }
 
     def call(

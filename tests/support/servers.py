@@ -73,6 +73,14 @@ class Server:
         assert self.process is not None, f"{self.kind} not started"
         self.process.kill9()
 
+    def pause(self) -> None:
+        assert self.process is not None, f"{self.kind} not started"
+        self.process.pause()
+
+    def resume(self) -> None:
+        assert self.process is not None, f"{self.kind} not started"
+        self.process.resume()
+
     def restart(self) -> Server:
         """Start again on the same port and data directory."""
         self.stop()

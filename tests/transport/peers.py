@@ -14,6 +14,8 @@ from kvcore_grpc import GrpcTransport
 from kvcore_grpc.transport import GrpcOptions
 from support.ports import HOST, free_ports
 
+from kvcore import errors
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.types import ConfState, Snapshot, SnapshotMetadata
 from kvcore.transport import PeerNetwork
@@ -29,6 +31,8 @@ class RecordingHandler:
     received: list[Message] = field(default_factory=list)
     unreachable: list[int] = field(default_factory=list)
     snapshots: list[tuple[int, bool]] = field(default_factory=list)
+    leases: dict[int, int] = field(default_factory=dict)  # lease id -> TTL, as a leader
+    leading: bool = True
 
     def receive(self, message: Message) -> None:
         self.received.append(message)
@@ -41,6 +45,24 @@ class RecordingHandler:
 
     def members(self) -> bytes:
         return self.members_blob
+
+    async def lease_renew(self, lease_id: int) -> int:
+        if not self.leading:
+            raise errors.NOT_LEADER
+        if lease_id not in self.leases:
+            raise errors.LEASE_NOT_FOUND
+        return self.leases[lease_id]
+
+    async def lease_time_to_live(
+        self, request: pb.LeaseTimeToLiveRequest
+    ) -> pb.LeaseTimeToLiveResponse:
+        if not self.leading:
+            raise errors.NOT_LEADER
+        ttl = self.leases.get(request.ID)
+        if ttl is None:
+            return pb.LeaseTimeToLiveResponse(ID=request.ID, TTL=-1)
+        keys = [b"key-of-%d" % request.ID] if request.keys else []
+        return pb.LeaseTimeToLiveResponse(ID=request.ID, TTL=ttl, grantedTTL=ttl, keys=keys)
 
 
 @dataclass

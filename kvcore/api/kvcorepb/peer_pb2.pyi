@@ -47,3 +47,33 @@ class MembersResponse(_message.Message):
     MEMBERS_FIELD_NUMBER: _ClassVar[int]
     members: bytes
     def __init__(self, members: _Optional[bytes] = ...) -> None: ...
+
+class LeaseRenewRequest(_message.Message):
+    __slots__ = ("id", "cluster_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    cluster_id: int
+    def __init__(self, id: _Optional[int] = ..., cluster_id: _Optional[int] = ..., **kwargs) -> None: ...
+
+class LeaseRenewResponse(_message.Message):
+    __slots__ = ("ttl",)
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    ttl: int
+    def __init__(self, ttl: _Optional[int] = ...) -> None: ...
+
+class LeaseTimeToLiveForward(_message.Message):
+    __slots__ = ("request", "cluster_id")
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    request: bytes
+    cluster_id: int
+    def __init__(self, request: _Optional[bytes] = ..., cluster_id: _Optional[int] = ..., **kwargs) -> None: ...
+
+class LeaseTimeToLiveAnswer(_message.Message):
+    __slots__ = ("response",)
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    response: bytes
+    def __init__(self, response: _Optional[bytes] = ...) -> None: ...

@@ -49,6 +49,16 @@ class PeerStub:
                 request_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersRequest.SerializeToString,
                 response_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersResponse.FromString,
                 _registered_method=True)
+        self.LeaseRenew = channel.unary_unary(
+                '/kvcorepb.Peer/LeaseRenew',
+                request_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewRequest.SerializeToString,
+                response_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewResponse.FromString,
+                _registered_method=True)
+        self.LeaseTimeToLive = channel.unary_unary(
+                '/kvcorepb.Peer/LeaseTimeToLive',
+                request_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.SerializeToString,
+                response_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.FromString,
+                _registered_method=True)
 
 
 class PeerServicer:
@@ -77,6 +87,22 @@ class PeerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LeaseRenew(self, request, context):
+        """Lease calls a member forwards to the leader, whose lessor alone knows expiries
+        (etcd forwards them over its peer HTTP). A refusal comes back as the leader's
+        etcd error: its gRPC status code and message. Calls from members of another
+        cluster are refused, as streams are.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaseTimeToLive(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +120,16 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.Members,
                     request_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersRequest.FromString,
                     response_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersResponse.SerializeToString,
+            ),
+            'LeaseRenew': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaseRenew,
+                    request_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewRequest.FromString,
+                    response_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewResponse.SerializeToString,
+            ),
+            'LeaseTimeToLive': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaseTimeToLive,
+                    request_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.FromString,
+                    response_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +213,60 @@ class Peer:
             '/kvcorepb.Peer/Members',
             kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersRequest.SerializeToString,
             kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseRenew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kvcorepb.Peer/LeaseRenew',
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewRequest.SerializeToString,
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseRenewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseTimeToLive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kvcorepb.Peer/LeaseTimeToLive',
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.SerializeToString,
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,6 +10,7 @@ from kvcore.server.services.auth import AuthService
 from kvcore.server.services.auth_guard import AuthGuard
 from kvcore.server.services.cluster import ClusterService
 from kvcore.server.services.kv import KVService
+from kvcore.server.services.lease import LeaseService
 from kvcore.server.services.maintenance import MaintenanceService
 from kvcore.transport import CallContext, Services
 
@@ -27,6 +28,7 @@ def build(server: EtcdServer) -> Services:
             "etcdserverpb.KV": KVService(server),
             "etcdserverpb.Auth": AuthService(server),
             "etcdserverpb.Cluster": ClusterService(server),
+            "etcdserverpb.Lease": LeaseService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),
         }.items()
     }

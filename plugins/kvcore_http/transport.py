@@ -1,0 +1,90 @@
+"""The HTTP listener: an aiohttp server with the gateway routes and the GET endpoints."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+from kvcore.transport import GRPC_OVERHEAD_BYTES, Services
+
+from . import gateway, routes
+from .endpoints import Endpoints
+
+# Room for the JSON form of the largest request message etcd's gRPC server takes:
+# base64 makes bytes 4/3 as long, and field names and quoting add more. What parses is
+# then held to that message size, and the server to its own limit.
+_JSON_OVERHEAD_FACTOR = 2
+# How long calls in flight may run on once the listener stops. aiohttp takes it when the
+# runner is built, before stop() is told the node's grace: it is the node's 2 s.
+_DRAIN_SECONDS = 2.0
+
+
+class HttpOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpTransport:
+    name = "http"
+    options_model = HttpOptions
+
+    def client_server(
+        self, address: str, services: Services, options: HttpOptions, max_request_bytes: int
+    ) -> HttpServer:
+        return HttpServer(address, services, max_request_bytes)
+
+
+@web.middleware
+async def _go_style_errors(request: web.Request, handler: gateway.Handler) -> web.StreamResponse:
+    """404 and 405 with the plain bodies Go's HTTP server writes."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return web.Response(status=404, text="Not Found\n")
+    except web.HTTPMethodNotAllowed:
+        return web.Response(status=405, text="Method Not Allowed\n")
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    # etcd's gateway allows any origin; browsers need these to call it.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS, PUT, DELETE"
+    response.headers["Access-Control-Allow-Headers"] = "accept, content-type, authorization"
+
+
+class HttpServer:
+    def __init__(self, address: str, services: Services, max_request_bytes: int) -> None:
+        self.address = address
+        self._services = services
+        self._max_message = max_request_bytes + GRPC_OVERHEAD_BYTES
+        self._max_body = self._max_message * _JSON_OVERHEAD_FACTOR
+        self._runner: web.AppRunner | None = None
+
+    def _app(self) -> web.Application:
+        app = web.Application(client_max_size=self._max_body, middlewares=[_go_style_errors])
+        for route in routes.bind(self._services):
+            app.router.add_post(route.path, gateway.handler_for(route, self._max_message))
+        Endpoints(self._services).add_to(app)
+        app.on_response_prepare.append(_cors)
+        return app
+
+    async def start(self) -> None:
+        host, _, port = self.address.rpartition(":")
+        # A client that goes away cancels its call, so that a watch it left ends.
+        runner = web.AppRunner(
+            self._app(),
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=_DRAIN_SECONDS,
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host.strip("[]"), int(port), reuse_port=False).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(f"cannot listen for clients on {self.address}: {exc}") from exc
+        self._runner = runner
+
+    async def stop(self, grace: float) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,91 @@
+"""Nodes that serve etcd's JSON gateway, and a small HTTP client for it.
+
+etcd serves the gateway on its client port; kvcore on an HTTP listener of its own,
+beside its gRPC one. Both expose ``gateway_url``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from support.ports import HOST, free_port
+from support.process import Supervisor
+from support.servers import EtcdServer, KvcoreServer, kvcore_config, write_yaml
+
+HTTP_TIMEOUT_SECONDS = 10.0
+
+
+class HttpKvcore(KvcoreServer):
+    """A kvcore node with a gRPC and an HTTP client listener."""
+
+    def __init__(self, supervisor: Supervisor, workdir: Path) -> None:
+        super().__init__(supervisor, workdir)
+        self.http_port = free_port()
+        listeners = [
+            {"transport": "grpc", "address": self.endpoint},
+            {"transport": "http", "address": f"{HOST}:{self.http_port}"},
+        ]
+        config = kvcore_config(self.endpoint, self.data_dir, client_listeners=listeners)
+        write_yaml(self.config_path, config)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}"
+
+    def _serves(self) -> bool:
+        """Ready once both listeners serve and the member's client URLs went through
+        raft: etcd starts serving only after that, and the tests compare with it."""
+        if not (super()._serves() and _listens(self.http_port)):
+            return False
+        members = post(self.gateway_url, "/v3/cluster/member/list", {}).json()["members"]
+        return "clientURLs" in members[0]
+
+
+def _listens(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def etcd_gateway_url(node: EtcdServer) -> str:
+    return f"http://{node.endpoint}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def lines(self) -> list[Any]:
+        """A streamed answer: one JSON value per line."""
+        return [json.loads(line) for line in self.body.splitlines() if line.strip()]
+
+
+def request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+    """POST ``body`` (GET without one); HTTP errors are answers too."""
+    req = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECONDS) as resp:
+            return Answer(resp.status, resp.read(), resp.headers.get("Content-Type", ""))
+    except urllib.error.HTTPError as err:
+        with err:
+            return Answer(err.code, err.read(), err.headers.get("Content-Type", ""))
+
+
+def post(base: str, path: str, payload: Any, headers: dict[str, str] | None = None) -> Answer:
+    return request(base + path, json.dumps(payload).encode(), headers)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
