@@ -13,8 +13,8 @@ Two jobs, both on every member in log order, so all members agree:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from kvcore import errors
 from kvcore.api.authpb.auth_pb2 import Permission, Role, User
@@ -51,9 +51,20 @@ def caller(header: RequestHeader) -> AuthInfo:
     return AuthInfo(header.username, header.auth_revision)
 
 
+class _Lease(Protocol):
+    keys: Iterable[bytes]
+
+
+class Leases(Protocol):
+    """The keys attached to each lease (kvcore.lease.Lessor)."""
+
+    def lookup(self, lease_id: int) -> _Lease | None: ...
+
+
 class AuthApplier:
-    def __init__(self, store: AuthStore) -> None:
+    def __init__(self, store: AuthStore, leases: Leases) -> None:
         self.store = store
+        self._leases = leases
         self._handlers: dict[str, Callable[[WriteTxn, Any], Any]] = {
             "auth_enable": self._enable,
             "auth_disable": self._disable,
@@ -89,10 +100,21 @@ class AuthApplier:
                 store.check_admin(info)
         elif name == "put":
             store.check_put(info, body)
+            self._check_lease_keys(info, body.lease)
+        elif name == "lease_revoke":
+            self._check_lease_keys(info, body.ID)
         elif name == "delete_range":
             store.check_delete_range(info, body)
         elif name == "txn":
             store.check_txn(info, body)
+
+    def _check_lease_keys(self, info: AuthInfo, lease_id: int) -> None:
+        """Revoking a lease deletes its keys, and a put may attach a key to a lease that
+        is later revoked: both need WRITE on every key the lease holds (etcd's
+        checkLeasePuts)."""
+        lease = self._leases.lookup(lease_id) if lease_id else None
+        for key in lease.keys if lease is not None else ():
+            self.store.check_write(info, key)
 
     def apply(self, btx: WriteTxn, name: str, body: Any, index: int) -> Any:
         """Apply the auth request ``name`` (one of AUTH_REQUESTS) at raft ``index``."""

@@ -7,10 +7,12 @@ apply-time checks read on every member.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from kvcore.api.etcdserverpb.raft_internal_pb2 import RequestHeader
-from kvcore.auth.store import AuthInfo
+from kvcore.auth.store import ROOT_USER, AuthInfo, AuthStore
 
 CALLER: ContextVar[AuthInfo | None] = ContextVar("kvcore_auth_caller", default=None)
 
@@ -25,3 +27,14 @@ def stamp(header: RequestHeader) -> None:
     if info is not None:
         header.username = info.username
         header.auth_revision = info.revision
+
+
+@contextmanager
+def as_root(auth: AuthStore) -> Iterator[None]:
+    """Propose as root, at the current auth revision, what the cluster does on its own
+    (etcd's WithRoot: revoking expired leases, whoever attached keys to them)."""
+    token = CALLER.set(AuthInfo(ROOT_USER, auth.revision) if auth.enabled else None)
+    try:
+        yield
+    finally:
+        CALLER.reset(token)

@@ -75,7 +75,7 @@ class EtcdServer:
         self.lease_calls = leases.LeaderCalls(self)
         self._open_store()
         self.auth = AuthStore(backend, cfg.auth.token_ttl)
-        self._auth_applier = AuthApplier(self.auth)
+        self._auth_applier = AuthApplier(self.auth, self.lessor)
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
         self.conf_state = snapshot.metadata.conf_state
@@ -372,12 +372,13 @@ class EtcdServer:
 
     async def run_lease_expiry(self) -> None:
         """Revoke, through raft, the leases that expire while this member leads."""
-        await run_expiry(
-            self.lessor,
-            lambda lease_id: self.propose(
-                InternalRaftRequest(lease_revoke=pb.LeaseRevokeRequest(ID=lease_id))
-            ),
-        )
+
+        async def revoke(lease_id: int) -> Any:
+            with caller.as_root(self.auth):  # etcd revokes expired leases as root
+                request = InternalRaftRequest(lease_revoke=pb.LeaseRevokeRequest(ID=lease_id))
+                return await self.propose(request)
+
+        await run_expiry(self.lessor, revoke)
 
     def _members_changed(self) -> None:
         if self.peers is not None:

@@ -20,6 +20,7 @@ class AuthClient:
         self._stubs = {
             "Auth": rpc_pb2_grpc.AuthStub(self._channel),
             "KV": rpc_pb2_grpc.KVStub(self._channel),
+            "Lease": rpc_pb2_grpc.LeaseStub(self._channel),
             "Maintenance": rpc_pb2_grpc.MaintenanceStub(self._channel),
         }
 

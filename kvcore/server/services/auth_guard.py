@@ -58,6 +58,8 @@ _UNCHECKED_CALLS = frozenset(
         ("etcdserverpb.Maintenance", "move_leader"),
         ("etcdserverpb.Cluster", "member_list"),
         ("etcdserverpb.Cluster", "member_update"),
+        ("etcdserverpb.Lease", "lease_keep_alive"),
+        ("etcdserverpb.Lease", "lease_leases"),
     }
 )
 
@@ -132,7 +134,7 @@ class AuthGuard:
             if not auth.enabled and TOKEN_KEY not in ctx.metadata:
                 return await handler(request, ctx)  # nothing to check: the common case
             info = await self._admit(ctx, admin)
-            reads = local_read is not None and local_read(auth, info, request)
+            reads = local_read is not None and local_read(self._server, info, request)
             token = CALLER.set(info)
             try:
                 response = await handler(request, ctx)
@@ -156,22 +158,33 @@ class AuthGuard:
         return guarded
 
 
-def _check_range(auth: Any, info: AuthInfo | None, request: Any) -> bool:
-    auth.check_range(info, request.key, request.range_end)
+def _check_range(server: EtcdServer, info: AuthInfo | None, request: Any) -> bool:
+    server.auth.check_range(info, request.key, request.range_end)
     return True
 
 
-def _check_read_only_txn(auth: Any, info: AuthInfo | None, request: Any) -> bool:
+def _check_read_only_txn(server: EtcdServer, info: AuthInfo | None, request: Any) -> bool:
     if not kv_apply.is_read_only(request):
         return False  # proposed: checked when applied
-    auth.check_txn(info, request)
+    server.auth.check_txn(info, request)
+    return True
+
+
+def _check_lease_keys(server: EtcdServer, info: AuthInfo | None, request: Any) -> bool:
+    """A lease's keys are shown only to who may read each (etcd's checkLeaseTimeToLive)."""
+    if not request.keys:
+        return False
+    lease = server.lessor.lookup(request.ID)
+    for key in lease.keys if lease is not None else ():
+        server.auth.check_range(info, key)
     return True
 
 
 def _local_read(call: tuple[str, str]) -> Callable | None:
-    """The check for a call served from the local store, if ``call`` is one; it returns
-    whether the request is such a read."""
+    """The check for a call that reads what this member holds, if ``call`` is one; it
+    returns whether the request is such a read."""
     return {
         ("etcdserverpb.KV", "range"): _check_range,
         ("etcdserverpb.KV", "txn"): _check_read_only_txn,
+        ("etcdserverpb.Lease", "lease_time_to_live"): _check_lease_keys,
     }.get(call)
