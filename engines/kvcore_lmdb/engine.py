@@ -3,11 +3,14 @@
 Transactions are LMDB's own (see :mod:`kvcore_lmdb.txn`). The environment's files are
 ``data.mdb`` (every page) and ``lock.mdb`` (the reader table) in the directory.
 
-Space: LMDB reuses freed pages but never shrinks its file, so :meth:`defragment`
-writes a compacted copy (``env.copy(compact=True)``) beside it, closes the
-environment, renames the copy over ``data.mdb`` and reopens. A crash leaves either the
-old or the new file in place, never a mix. Transactions still open when it runs become
-invalid (using them raises), and no other process may have the directory open.
+Space: LMDB reuses freed pages but never shrinks its file, so defragmentation
+(:class:`LmdbDefragmentation`) writes a compacted copy (``env.copy(compact=True)``,
+which reads one snapshot while writers go on) beside it, on a thread of its own. The
+record keys that writes touch from its start on are noted; the last step copies their
+current records into the copy, closes the environment, renames the copy over
+``data.mdb`` and reopens. A crash leaves either the old or the new file in place, never
+a mix. That step waits until no read transaction is open (they would become invalid);
+no other process may have the directory open.
 
 A full map (``map_size`` reached) aborts the write transaction with
 :class:`kvcore_lmdb.txn.MapFullError` rather than growing the map in place: LMDB
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final
@@ -27,7 +32,8 @@ import lmdb
 import pydantic
 
 from kvcore_lmdb import keys
-from kvcore_lmdb.txn import LmdbReadTxn, LmdbWriteTxn
+from kvcore.backend import defragment_inline
+from kvcore_lmdb.txn import LmdbReadTxn, LmdbWriteTxn, Touched
 
 DATA_FILE: Final = "data.mdb"
 _COMPACT_DIR: Final = "compact.tmp"  # where defragment writes its copy
@@ -63,31 +69,42 @@ class LmdbBackend:
         self._path = path
         self._buckets = tuple(buckets)
         self._options = options
+        self._readers: weakref.WeakSet[LmdbReadTxn] = weakref.WeakSet()
+        self.touched: Touched | None = None  # noted while a defragmentation runs
+        self._copying = threading.Lock()  # held while a compacted copy is written
         path.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(path / _COMPACT_DIR, ignore_errors=True)  # an interrupted defragment
         self._open_env()
 
     def _open_env(self) -> None:
-        options = self._options
-        self._env = lmdb.open(
-            str(self._path),
-            map_size=options.map_size,
-            max_dbs=len(self._buckets),
-            max_readers=options.max_readers,
-            sync=options.sync,
-            metasync=options.sync,
-        )
+        self._env = self._open_at(self._path)
         if self._env.max_key_size() < keys.MAX_RECORD_KEY:
             raise RuntimeError(f"this LMDB build takes keys of {self._env.max_key_size()} bytes")
         self._env.reader_check()  # free slots of readers that died (a killed process)
         with self._env.begin(write=True) as txn:
             self._dbs = {b: self._env.open_db(b.encode(), txn=txn) for b in self._buckets}
 
+    def _open_at(self, path: Path) -> lmdb.Environment:
+        options = self._options
+        return lmdb.open(
+            str(path),
+            map_size=options.map_size,
+            max_dbs=len(self._buckets),
+            max_readers=options.max_readers,
+            sync=options.sync,
+            metasync=options.sync,
+        )
+
     def read(self) -> LmdbReadTxn:
-        return LmdbReadTxn(self._env.begin(buffers=False), self._dbs)
+        reader = LmdbReadTxn(self._env.begin(buffers=False), self._dbs)
+        self._readers.add(reader)
+        return reader
+
+    # LMDB read transactions may move between threads as they are.
+    read_detached = read
 
     def write(self) -> LmdbWriteTxn:
-        return LmdbWriteTxn(self._env.begin(write=True, buffers=False), self._dbs)
+        return LmdbWriteTxn(self._env.begin(write=True, buffers=False), self._dbs, self.touched)
 
     def sync(self) -> None:
         self._env.sync(True)
@@ -105,19 +122,69 @@ class LmdbBackend:
 
     def defragment(self) -> None:
         """Swap in a compacted copy of the data file (see the module doc)."""
+        defragment_inline(self.start_defragment())
+
+    def start_defragment(self) -> LmdbDefragmentation:
+        return LmdbDefragmentation(self)
+
+    def write_copy(self) -> None:
+        """Write a compacted copy of the current state into the copy directory."""
+        with self._copying:
+            tmp = self._path / _COMPACT_DIR
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            self._env.copy(str(tmp), compact=True)
+
+    def readers_open(self) -> bool:
+        return any(reader.open for reader in list(self._readers))
+
+    def swap_in_copy(self, touched: Touched) -> None:
+        """Bring the copy up to date with the records in ``touched``, then make it the
+        data file. On the backend's thread, with no transaction open."""
         tmp = self._path / _COMPACT_DIR
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        self._env.copy(str(tmp), compact=True)
-        _fsync(tmp / DATA_FILE)
+        copy = self._open_at(tmp)
+        try:
+            with self._env.begin() as src, copy.begin(write=True) as dst:
+                out = {b: copy.open_db(b.encode(), txn=dst) for b in self._buckets}
+                for bucket, record_key in touched:
+                    record = src.get(record_key, db=self._dbs[bucket])
+                    if record is None:
+                        dst.delete(record_key, db=out[bucket])
+                    else:
+                        dst.put(record_key, record, db=out[bucket])
+            copy.sync(True)
+        finally:
+            copy.close()
         self._env.close()
         os.replace(tmp / DATA_FILE, self._path / DATA_FILE)
         _fsync(self._path)  # make the rename durable
-        tmp.rmdir()
+        shutil.rmtree(tmp)
         self._open_env()
 
     def close(self) -> None:
-        self._env.close()
+        with self._copying:  # a copy being written reads through the environment
+            self._env.close()
+
+
+class LmdbDefragmentation:
+    """An online defragmentation (``kvcore.backend.Defragmentation``): the copy on a
+    worker thread, the catch-up and the swap on the backend's thread."""
+
+    def __init__(self, backend: LmdbBackend) -> None:
+        self._backend = backend
+        self._touched: Touched = set()
+        backend.touched = self._touched  # every later write is noted
+
+    def run(self) -> None:
+        self._backend.write_copy()
+
+    def can_finish(self) -> bool:
+        return not self._backend.readers_open()
+
+    def finish(self) -> None:
+        backend = self._backend
+        backend.touched = None
+        backend.swap_in_copy(self._touched)
 
 
 def _fsync(path: Path) -> None:

@@ -11,6 +11,7 @@ the applied index to reach it; serializable reads go straight to the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 from collections.abc import Sequence
@@ -29,7 +30,8 @@ from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import Role, SoftState
 from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
-from kvcore.server import applied, conf_apply
+from kvcore.server import applied, conf_apply, quota
+from kvcore.server.alarms import AlarmStore
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
 from kvcore.server.membership import Membership
@@ -64,6 +66,9 @@ class EtcdServer:
         self.peers: PeerNetwork | None = None
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
+        self.quota = quota.BackendQuota(
+            backend.size, quota.limit(cfg.limits.quota_backend_bytes)
+        )
         self._open_store()
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
@@ -84,6 +89,8 @@ class EtcdServer:
         # Until the Lease service exists no lease is ever granted, so every lease id
         # given to a put is unknown, as etcd answers for a lease it never granted.
         self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
+        with self.backend.read() as txn:
+            self.alarms = AlarmStore.load(txn)
 
     def attach(self, driver: Driver, peers: PeerNetwork | None) -> None:
         self.driver = driver
@@ -130,12 +137,27 @@ class EtcdServer:
 
     async def propose(self, request: InternalRaftRequest) -> Any:
         """Replicate ``request`` and return what applying it produced."""
+        if not self.quota.fits(*_body(request)):
+            await self._raise_no_space()
         request_id = self._ids.next()
         request.header.ID = request_id
         data = request.SerializeToString()
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
         return await self._replicate(request_id, lambda: self.driver.propose(data))
+
+    async def _raise_no_space(self) -> None:
+        """Raise the NOSPACE alarm through raft (once), then fail the write with it, as
+        etcd's quota check does for every put, txn and lease grant that would not fit."""
+        if not self.alarms.is_active(pb.AlarmType.NOSPACE):
+            alarm = pb.AlarmRequest(
+                action=pb.AlarmRequest.ACTIVATE,
+                memberID=self.identity.member_id,
+                alarm=pb.AlarmType.NOSPACE,
+            )
+            with contextlib.suppress(errors.EtcdError):
+                await self.propose(InternalRaftRequest(alarm=alarm))
+        raise errors.NO_SPACE
 
     async def propose_conf_change(self, cc_type: Any, node_id: int, **context: Any) -> Any:
         """Replicate a membership change and return once it is applied."""
@@ -270,6 +292,7 @@ class EtcdServer:
 
     def _apply_request(self, btx: WriteTxn, name: str, body: Any) -> Any:
         try:
+            self.alarms.check_apply(name, body)
             if name == "put":
                 response = self._write(btx, self.kv.put, body)
             elif name == "delete_range":
@@ -278,6 +301,8 @@ class EtcdServer:
                 response = self.kv.txn(btx, body)
             elif name == "compaction":
                 response = self.kv.compact(btx, body)
+            elif name == "alarm":
+                response = self.alarms.apply(btx, body)
             elif name == "member_update":
                 return conf_apply.apply_member_update(btx, self.membership, body)
             elif name == "member_attributes":
