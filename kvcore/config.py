@@ -11,8 +11,6 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
-
-from kvcore.util import durations
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -21,6 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from kvcore.util import durations
 
 
 class _Strict(BaseModel):

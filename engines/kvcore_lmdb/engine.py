@@ -31,8 +31,8 @@ from typing import Annotated, Any, ClassVar, Final
 import lmdb
 import pydantic
 
-from kvcore_lmdb import keys
 from kvcore.backend import defragment_inline
+from kvcore_lmdb import keys
 from kvcore_lmdb.txn import LmdbReadTxn, LmdbWriteTxn, Touched
 
 DATA_FILE: Final = "data.mdb"

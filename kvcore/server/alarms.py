@@ -79,6 +79,4 @@ class AlarmStore:
 
     def status_errors(self) -> list[str]:
         """Status.errors entries, each as etcd prints an AlarmMember (gogo's compact text)."""
-        return [
-            f"memberID:{m.memberID} alarm:{pb.AlarmType.Name(m.alarm)} " for m in self.get()
-        ]
+        return [f"memberID:{m.memberID} alarm:{pb.AlarmType.Name(m.alarm)} " for m in self.get()]

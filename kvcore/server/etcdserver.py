@@ -66,9 +66,7 @@ class EtcdServer:
         self.peers: PeerNetwork | None = None
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
-        self.quota = quota.BackendQuota(
-            backend.size, quota.limit(cfg.limits.quota_backend_bytes)
-        )
+        self.quota = quota.BackendQuota(backend.size, quota.limit(cfg.limits.quota_backend_bytes))
         self._open_store()
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
