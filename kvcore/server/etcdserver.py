@@ -300,7 +300,7 @@ class EtcdServer:
             elif name == "compaction":
                 response = self.kv.compact(btx, body)
             elif name == "alarm":
-                response = self.alarms.apply(btx, body)
+                return self.alarms.apply(btx, body)  # etcd answers it without a header
             elif name == "member_update":
                 return conf_apply.apply_member_update(btx, self.membership, body)
             elif name == "member_attributes":
