@@ -47,3 +47,35 @@ def put(server: Server, key: bytes, value: bytes) -> grpc.StatusCode:
         except grpc.RpcError as exc:
             return exc.code()
     return grpc.StatusCode.OK
+
+
+class Stubs:
+    """KV and Maintenance stubs on one channel; close it, or use it as a context manager."""
+
+    def __init__(self, server: Server) -> None:
+        self._channel = grpc.insecure_channel(
+            server.endpoint, options=[("grpc.max_receive_message_length", 64 << 20)]
+        )
+        self.kv = rpc_pb2_grpc.KVStub(self._channel)
+        self.maintenance = rpc_pb2_grpc.MaintenanceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Stubs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fill(stubs: Stubs, prefix: bytes, txns: int, value: bytes) -> None:
+    """Put ``txns`` * 128 keys ``prefix + %06d``, 128 per txn (etcd's default limit)."""
+    for t in range(txns):
+        ops = [
+            pb.RequestOp(
+                request_put=pb.PutRequest(key=prefix + b"%06d" % (t * 128 + i), value=value)
+            )
+            for i in range(128)
+        ]
+        stubs.kv.Txn(pb.TxnRequest(success=ops), timeout=CALL_TIMEOUT_SECONDS)
