@@ -2,13 +2,15 @@
 keep being applied while it runs, and none of those writes is lost when the
 defragmented store is swapped in.
 
-RocksDB with zstd compacts ~50 MB of incompressible values (100 txns x 128 x 4 KB) in well over a second here,
-long enough that a defragmentation on the loop would show as a read gap that long;
-LMDB copies faster, but its copy must take in the writes made while it was written.
+RocksDB with zstd compacts ~50 MB of incompressible values (100 txns x 128 x 4 KB) in
+well over a second here, long enough that a defragmentation on the loop would show as
+a read gap that long; LMDB copies faster, but its copy must take in the writes made
+while it was written.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -82,7 +84,7 @@ def test_reads_and_writes_go_on_during_defragment(
             time.sleep(0.3)
         took = ended - started
         during = [started, *(t for t in load.reads if started <= t <= ended), ended]
-        gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(during)]
         assert max(gaps) < MAX_READ_GAP_SECONDS, f"reads stalled {max(gaps):.2f}s of {took:.2f}s"
         slowest = max(acked - sent for _, sent, acked in load.writes)
         assert slowest < took + 1.0, f"a write waited {slowest:.2f}s, defragment took {took:.2f}s"
