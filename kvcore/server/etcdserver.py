@@ -14,13 +14,13 @@ import asyncio
 import contextlib
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kvcore import backend_stream, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
-from kvcore.backend import Backend, WriteTxn
+from kvcore.backend import Backend, DetachedReads, WriteTxn
 from kvcore.config import NodeConfig
 from kvcore.mvcc.store import KVStore
 from kvcore.raft.codec import decode_conf_change
@@ -359,9 +359,24 @@ class EtcdServer:
         if self.applied_index - self._snapshot_index < self.cfg.snapshot.count:
             return None
         self._snapshot_index = self.applied_index
-        data = backend_stream.dump_bytes(self.backend, schema.ALL_BUCKETS)
         compact_to = self.applied_index - self.cfg.snapshot.catchup_entries
-        return SnapshotPlan(self.applied_index, self.conf_state, data, compact_to)
+        return SnapshotPlan(self.applied_index, self.conf_state, self._state_reader(), compact_to)
+
+    def _state_reader(self) -> Callable[[], bytes]:
+        """The backend's state now, as a call that serializes it later on another thread
+        (from a detached read), or at once where the engine cannot read off its thread."""
+        if not isinstance(self.backend, DetachedReads):
+            data = backend_stream.dump_bytes(self.backend, schema.ALL_BUCKETS)
+            return lambda: data
+        txn = self.backend.read_detached()
+
+        def read() -> bytes:
+            try:
+                return b"".join(backend_stream.dump_txn(txn, schema.ALL_BUCKETS))
+            finally:
+                txn.close()
+
+        return read
 
     def on_read_states(self, states: Sequence[ReadState]) -> None:
         for state in states:
