@@ -176,7 +176,11 @@ class LmdbDefragmentation:
         backend.touched = self._touched  # every later write is noted
 
     def run(self) -> None:
-        self._backend.write_copy()
+        try:
+            self._backend.write_copy()
+        except BaseException:
+            self._backend.touched = None  # no finish will follow: stop noting writes
+            raise
 
     def can_finish(self) -> bool:
         return not self._backend.readers_open()
