@@ -34,7 +34,8 @@ work on its own thread, with writes waiting, when an engine lacks one):
   keeps serving reads and writes on its own thread (snapshot streams, hashes).
 * :class:`OnlineDefragment`: defragmentation whose long part runs on another thread
   while the backend keeps serving reads and writes, and whose short last step is
-  the only one that holds writes back.
+  the only one that holds writes back (the core repeats the long part's catch-up until
+  that step is shorter than its configured pause).
 """
 
 from __future__ import annotations
@@ -153,8 +154,11 @@ class Defragmentation(Protocol):
     """One defragmentation in progress (see :class:`OnlineDefragment`)."""
 
     def run(self) -> None:
-        """The long part. Called once, on a thread of its own, while the backend keeps
-        serving reads and writes on its thread; writes made meanwhile are kept."""
+        """The long part, on a thread of its own, while the backend keeps serving reads
+        and writes on its thread; writes made meanwhile are kept. The core may call it
+        again (never two calls at once): a later call takes in the writes made since the
+        one before, so that what :meth:`finish` has left to do shrinks. An engine with
+        nothing to catch up returns at once."""
 
     def can_finish(self) -> bool:
         """Whether :meth:`finish` may run now. An engine that swaps files in answers

@@ -87,6 +87,10 @@ class CompactionConfig(_Strict):
     # steps, so that writes never wait for more than one step.
     batch_limit: int = Field(default=1000, gt=0)
     pause_ms: int = Field(default=10, ge=0)
+    # Longest a defragmentation's last step should hold writes back: an engine that
+    # swaps in a rewritten copy catches it up with the writes made meanwhile, in
+    # rounds on another thread, until a round takes no longer than this.
+    defragment_pause_ms: int = Field(default=100, gt=0)
 
 
 class AutoCompactionConfig(_Strict):

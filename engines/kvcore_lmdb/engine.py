@@ -5,12 +5,15 @@ Transactions are LMDB's own (see :mod:`kvcore_lmdb.txn`). The environment's file
 
 Space: LMDB reuses freed pages but never shrinks its file, so defragmentation
 (:class:`LmdbDefragmentation`) writes a compacted copy (``env.copy(compact=True)``,
-which reads one snapshot while writers go on) beside it, on a thread of its own. The
-record keys that writes touch from its start on are noted; the last step copies their
-current records into the copy, closes the environment, renames the copy over
-``data.mdb`` and reopens. A crash leaves either the old or the new file in place, never
-a mix. That step waits until no read transaction is open (they would become invalid);
-no other process may have the directory open.
+which reads one snapshot while writers go on) beside it, on a thread of its own. From
+its start on, every committed write notes the record keys it changed. Catch-up rounds,
+on that thread too, copy the current records of the keys noted since the previous
+round into the copy, each round shorter than the last while writes are slower than the
+catch-up. The last step, on the backend's thread, takes in what the last round left,
+closes the environment, renames the copy over ``data.mdb`` and reopens: writes wait
+for that step only. A crash leaves either the old or the new file in place, never a
+mix. The last step waits until no read transaction is open (they would become
+invalid); no other process may have the directory open.
 
 A full map (``map_size`` reached) aborts the write transaction with
 :class:`kvcore_lmdb.txn.MapFullError` rather than growing the map in place: LMDB
@@ -70,7 +73,8 @@ class LmdbBackend:
         self._buckets = tuple(buckets)
         self._options = options
         self._readers: weakref.WeakSet[LmdbReadTxn] = weakref.WeakSet()
-        self.touched: Touched | None = None  # noted while a defragmentation runs
+        self._touched: Touched | None = None  # noted while a defragmentation runs
+        self._touched_lock = threading.Lock()  # commits note, catch-up rounds take
         self._copying = threading.Lock()  # held while a compacted copy is written
         path.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(path / _COMPACT_DIR, ignore_errors=True)  # an interrupted defragment
@@ -104,7 +108,19 @@ class LmdbBackend:
     read_detached = read
 
     def write(self) -> LmdbWriteTxn:
-        return LmdbWriteTxn(self._env.begin(write=True, buffers=False), self._dbs, self.touched)
+        note = self._note if self._touched is not None else None
+        return LmdbWriteTxn(self._env.begin(write=True, buffers=False), self._dbs, note)
+
+    def _note(self, touched: Touched) -> None:
+        with self._touched_lock:
+            if self._touched is not None:
+                self._touched |= touched
+
+    def note_writes(self, on: bool) -> Touched:
+        """Start (``on``) or stop noting changed records; what was noted so far."""
+        with self._touched_lock:
+            taken, self._touched = self._touched or set(), (set() if on else None)
+        return taken
 
     def sync(self) -> None:
         self._env.sync(True)
@@ -138,11 +154,16 @@ class LmdbBackend:
     def readers_open(self) -> bool:
         return any(reader.open for reader in list(self._readers))
 
-    def swap_in_copy(self, touched: Touched) -> None:
-        """Bring the copy up to date with the records in ``touched``, then make it the
-        data file. On the backend's thread, with no transaction open."""
-        tmp = self._path / _COMPACT_DIR
-        copy = self._open_at(tmp)
+    def catch_up_copy(self, touched: Touched) -> None:
+        """Copy the current records of ``touched`` into the copy (absent ones deleted).
+        Any thread; the copy is the caller's alone."""
+        if not touched:
+            return
+        with self._copying:
+            self._catch_up_copy(touched)
+
+    def _catch_up_copy(self, touched: Touched) -> None:
+        copy = self._open_at(self._path / _COMPACT_DIR)
         try:
             with self._env.begin() as src, copy.begin(write=True) as dst:
                 out = {b: copy.open_db(b.encode(), txn=dst) for b in self._buckets}
@@ -155,6 +176,11 @@ class LmdbBackend:
             copy.sync(True)
         finally:
             copy.close()
+
+    def swap_in_copy(self) -> None:
+        """Make the copy the data file. On the backend's thread, no transaction open."""
+        tmp = self._path / _COMPACT_DIR
+        _fsync(tmp / DATA_FILE)
         self._env.close()
         os.replace(tmp / DATA_FILE, self._path / DATA_FILE)
         _fsync(self._path)  # make the rename durable
@@ -167,19 +193,25 @@ class LmdbBackend:
 
 
 class LmdbDefragmentation:
-    """An online defragmentation (``kvcore.backend.Defragmentation``): the copy on a
-    worker thread, the catch-up and the swap on the backend's thread."""
+    """An online defragmentation (``kvcore.backend.Defragmentation``): the copy and
+    the catch-up rounds on a worker thread, the last catch-up and the swap on the
+    backend's thread."""
 
     def __init__(self, backend: LmdbBackend) -> None:
         self._backend = backend
-        self._touched: Touched = set()
-        backend.touched = self._touched  # every later write is noted
+        self._copied = False
+        backend.note_writes(on=True)
 
     def run(self) -> None:
+        backend = self._backend
         try:
-            self._backend.write_copy()
+            if not self._copied:
+                backend.write_copy()
+                self._copied = True
+            else:
+                backend.catch_up_copy(backend.note_writes(on=True))
         except BaseException:
-            self._backend.touched = None  # no finish will follow: stop noting writes
+            backend.note_writes(on=False)  # no finish will follow
             raise
 
     def can_finish(self) -> bool:
@@ -187,8 +219,8 @@ class LmdbDefragmentation:
 
     def finish(self) -> None:
         backend = self._backend
-        backend.touched = None
-        backend.swap_in_copy(self._touched)
+        backend.catch_up_copy(backend.note_writes(on=False))
+        backend.swap_in_copy()
 
 
 def _fsync(path: Path) -> None:

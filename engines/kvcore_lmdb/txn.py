@@ -63,7 +63,7 @@ class LmdbReadTxn:
         self.close()
 
 
-# (bucket, record key) of every record a write may have changed; see LmdbDefragmentation.
+# (bucket, record key) of records a write may have changed; see LmdbDefragmentation.
 Touched = set[tuple[str, bytes]]
 
 
@@ -72,11 +72,14 @@ class LmdbWriteTxn(LmdbReadTxn):
         self,
         txn: lmdb.Transaction,
         dbs: Mapping[str, lmdb._Database],
-        touched: Touched | None = None,
+        note: Callable[[Touched], None] | None = None,
     ) -> None:
         super().__init__(txn, dbs)
         self._thread = threading.get_ident()
-        self._touched = touched
+        # Told every record this txn changed, after it committed (never before: a
+        # defragmentation's catch-up that reads a noted record must see its new value).
+        self._note = note
+        self._touched: Touched = set()
 
     def _on_own_thread(self) -> None:
         if threading.get_ident() != self._thread:
@@ -99,7 +102,7 @@ class LmdbWriteTxn(LmdbReadTxn):
             self._write(lambda: self._txn.delete(keys.record_key(key), db=db))
 
     def _touch(self, bucket: str, key: bytes) -> None:
-        if self._touched is not None:
+        if self._note is not None:
             self._touched.add((bucket, keys.record_key(key)))
 
     def _update_group(self, db: lmdb._Database, key: bytes, value: bytes | None) -> None:
@@ -131,6 +134,8 @@ class LmdbWriteTxn(LmdbReadTxn):
     def commit(self) -> None:
         self._on_own_thread()
         self._write(self._txn.commit)
+        if self._note is not None and self._touched:
+            self._note(self._touched)
 
     def abort(self) -> None:
         self._on_own_thread()

@@ -194,8 +194,13 @@ class RocksdbDefragmentation:
     def __init__(self, families: list[Rdict], compacting: threading.Lock) -> None:
         self._families = families
         self._compacting = compacting
+        self._done = False
 
     def run(self) -> None:
+        """Compact once; a later call has nothing to catch up: the writes went on."""
+        if self._done:
+            return
+        self._done = True
         compact = CompactOptions()
         compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
         with self._compacting:

@@ -20,6 +20,8 @@ from kvcore.util.worker import Worker
 T = TypeVar("T")
 # How often a finished defragmentation looks again whether it may swap its result in.
 _FINISH_POLL_SECONDS = 0.01
+# Catch-up rounds after which a defragmentation finishes even if writes outpace them.
+_MAX_ROUNDS = 20
 
 
 async def batches(
@@ -49,17 +51,31 @@ def _take(items: Iterator[T], size: int) -> list[T]:
     return list(islice(items, size))
 
 
-async def defragment(backend: Backend) -> None:
-    """Defragment ``backend``; writes go on meanwhile where the engine allows it."""
+async def defragment(backend: Backend, pause: float) -> None:
+    """Defragment ``backend``; writes go on meanwhile where the engine allows it.
+
+    After the long part, catch-up rounds repeat on the worker until one takes at most
+    ``pause`` seconds (the last step then has about as much to do, with writes held
+    back) or :data:`_MAX_ROUNDS` have run, and until no reader keeps it from finishing.
+    """
     if not isinstance(backend, OnlineDefragment):
         backend.defragment()
         return
+    loop = asyncio.get_running_loop()
     defrag = backend.start_defragment()
     worker = Worker("kvcore-defragment")
     try:
         await worker.call(defrag.run)
+        rounds = 0
+        while True:
+            started = loop.time()
+            await worker.call(defrag.run)
+            rounds += 1
+            short = loop.time() - started <= pause or rounds >= _MAX_ROUNDS
+            if short and defrag.can_finish():
+                break
+            if not defrag.can_finish():
+                await asyncio.sleep(_FINISH_POLL_SECONDS)
     finally:
         worker.close()
-    while not defrag.can_finish():
-        await asyncio.sleep(_FINISH_POLL_SECONDS)
     defrag.finish()

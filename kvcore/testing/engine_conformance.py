@@ -521,10 +521,10 @@ def _in_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
     return join
 
 
-def _churn(backend: Backend, rounds: int, model: dict[bytes, bytes]) -> None:
+def _churn(backend: Backend, rounds: int, model: dict[bytes, bytes], seed: int = 0) -> None:
     """Commit ``rounds`` small batches on this thread (puts, overwrites, deletes),
     reading between them, and keep ``model`` equal to the bucket's contents."""
-    rng = random.Random(rounds)
+    rng = random.Random(seed)
     for n in range(rounds):
         with backend.write() as txn:
             for _ in range(20):
@@ -533,7 +533,7 @@ def _churn(backend: Backend, rounds: int, model: dict[bytes, bytes]) -> None:
                     txn.delete(KEY, key)
                     model.pop(key, None)
                 else:
-                    value = b"round %d " % n + b"y" * rng.randrange(200)
+                    value = b"seed %d round %d " % (seed, n) + b"y" * rng.randrange(200)
                     txn.put(KEY, key, value)
                     model[key] = value
             txn.commit()
@@ -577,12 +577,15 @@ def test_online_defragment_keeps_writes_made_while_it_runs(backend: Backend) -> 
     join = _in_thread(defrag.run)
     _churn(backend, 30, model)
     join()
-    _churn(backend, 5, model)  # after run, before finish
+    join = _in_thread(defrag.run)  # a catch-up round, writes still going on
+    _churn(backend, 30, model, seed=1)
+    join()
+    _churn(backend, 5, model, seed=2)  # after the last round, before finish
     assert defrag.can_finish()  # no read transaction is open
     defrag.finish()
     with backend.read() as txn:
         assert dict(scan(txn, KEY, b"")) == model
-    _churn(backend, 5, model)
+    _churn(backend, 5, model, seed=3)
     with backend.read() as txn:
         assert dict(scan(txn, KEY, b"")) == model
 

@@ -66,7 +66,8 @@ class MaintenanceService:
         # Off the loop where the engine allows it (kvcore.server.offloop): reads and
         # writes go on meanwhile, unlike etcd's, which blocks both. One at a time.
         async with self._defragmenting:
-            await offloop.defragment(self._server.backend)
+            pause = self._server.cfg.compaction.defragment_pause_ms / 1000
+            await offloop.defragment(self._server.backend, pause)
         return pb.DefragmentResponse(header=self._server.header())
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
