@@ -134,7 +134,12 @@ class EtcdServer:
     # --- the write path -------------------------------------------------------------
 
     async def propose(self, request: InternalRaftRequest) -> Any:
-        """Replicate ``request`` and return what applying it produced."""
+        """Replicate ``request`` and return what applying it produced.
+
+        Every request is charged against the backend quota here (``kvcore.server.quota``:
+        puts, txns that put and lease grants cost, the rest is free), so any service
+        that proposes one of them gets etcd's quota check without a call of its own.
+        """
         if not self.quota.fits(*_body(request)):
             await self._raise_no_space()
         request_id = self._ids.next()
