@@ -116,6 +116,7 @@ def test_retention_values(auto_compaction: dict, retention: float) -> None:
     assert cfg.auto_compaction.retention_value() == retention
 
 
+@pytest.mark.slow
 def test_compactor_runs_beside_writes(nodes: NodeFactory) -> None:
     """Compactions through raft interleave with client writes; none of them fails."""
     node = nodes.start(

@@ -66,7 +66,7 @@ class _Load:
 
 @pytest.mark.parametrize(
     ("engine", "txns"),
-    [({"name": "rocksdb", "options": {"compression": "zstd"}}, 100), ({"name": "lmdb"}, 30)],
+    [({"name": "rocksdb", "options": {"compression": "zstd"}}, 100), ({"name": "lmdb"}, 15)],
     ids=["rocksdb", "lmdb"],
 )
 def test_reads_and_writes_go_on_during_defragment(

@@ -20,7 +20,7 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
 from .nodes import CALL_TIMEOUT_SECONDS, Stubs, fill
 
-FILL_TXNS = 40  # x 128 keys x 2 KB: ~10 MB, ten dump chunks
+FILL_TXNS = 20  # x 128 keys x 2 KB: ~5 MB, five dump chunks
 
 
 def _restore(snapshot, node) -> None:
@@ -49,7 +49,7 @@ def test_snapshot_of_a_large_store_restores_on_another_engine(nodes: NodeFactory
     with Stubs(node) as stubs:
         fill(stubs, b"fill/", FILL_TXNS, value)
         assert stubs.maintenance.Status(pb.StatusRequest()).dbSizeInUse > (
-            5 * backend_stream.CHUNK_BYTES
+            4 * backend_stream.CHUNK_BYTES
         )
         stop = threading.Event()
         writer = threading.Thread(target=_writer, args=(stubs, stop))
