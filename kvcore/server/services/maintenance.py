@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
 from collections.abc import AsyncIterator, Iterator
 
@@ -15,6 +16,8 @@ from kvcore.server import offloop, snapshot_file
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import CallContext
 
+log = logging.getLogger(__name__)
+
 # How often MoveLeader looks whether the transfer is done.
 _TRANSFER_POLL_SECONDS = 0.02
 # Snapshot messages made per hop to the reading thread: 32 of etcd's 32 KiB blobs.
@@ -24,7 +27,7 @@ _FRAMES_PER_BATCH = 32
 class MaintenanceService:
     def __init__(self, server: EtcdServer) -> None:
         self._server = server
-        self._defragmenting = asyncio.Lock()
+        self._defragmentation: asyncio.Task[None] | None = None
 
     async def status(self, request: pb.StatusRequest, ctx: CallContext) -> pb.StatusResponse:
         server = self._server
@@ -64,10 +67,16 @@ class MaintenanceService:
         self, request: pb.DefragmentRequest, ctx: CallContext
     ) -> pb.DefragmentResponse:
         # Off the loop where the engine allows it (kvcore.server.offloop): reads and
-        # writes go on meanwhile, unlike etcd's, which blocks both. One at a time.
-        async with self._defragmenting:
+        # writes go on meanwhile, unlike etcd's, which blocks both. One at a time: a
+        # request made while one runs waits for it. A client that gives up waiting
+        # (etcdctl's command timeout) does not cut it short.
+        if self._defragmentation is None or self._defragmentation.done():
             pause = self._server.cfg.compaction.defragment_pause_ms / 1000
-            await offloop.defragment(self._server.backend, pause)
+            self._defragmentation = asyncio.create_task(
+                offloop.defragment(self._server.backend, pause), name="defragment"
+            )
+            self._defragmentation.add_done_callback(_log_failure)
+        await asyncio.shield(self._defragmentation)
         return pb.DefragmentResponse(header=self._server.header())
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
@@ -114,6 +123,11 @@ class MaintenanceService:
         async for batch in offloop.batches(backend, frames, _FRAMES_PER_BATCH):
             for blob, remaining in batch:
                 yield pb.SnapshotResponse(header=header, remaining_bytes=remaining, blob=blob)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("defragmentation failed: %s", error)
 
 
 def _dump(txn: ReadTxn) -> Iterator[bytes]:
