@@ -12,11 +12,14 @@ import os
 import subprocess
 import sys
 import threading
+import zlib
 
+from kvcore_memory.engine import MemoryEngine
 from support.servers import NodeFactory, kvcore_env, new_node
 
-from kvcore import backend_stream
+from kvcore import backend_stream, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.server import snapshot_file
 
 from .nodes import CALL_TIMEOUT_SECONDS, Stubs, fill
 
@@ -74,3 +77,19 @@ def test_snapshot_of_a_large_store_restores_on_another_engine(nodes: NodeFactory
         ]
         # One revision per txn and per put: the store is exactly the state at its revision.
         assert filled.header.revision == 1 + FILL_TXNS + len(written.kvs)
+
+
+def test_hash_is_the_crc_of_the_dump_a_snapshot_carries(nodes: NodeFactory, tmp_path) -> None:
+    node = nodes.start("kvcore")
+    snapshot = tmp_path / "small.snap"
+    with Stubs(node) as stubs:
+        fill(stubs, b"h/", 2, b"x" * 100)
+        first = stubs.maintenance.Hash(pb.HashRequest(), timeout=CALL_TIMEOUT_SECONDS).hash
+        node.etcdctl().run("snapshot", "save", str(snapshot)).check()
+        again = stubs.maintenance.Hash(pb.HashRequest(), timeout=CALL_TIMEOUT_SECONDS).hash
+        stubs.kv.Put(pb.PutRequest(key=b"h/more", value=b"1"), timeout=CALL_TIMEOUT_SECONDS)
+        after = stubs.maintenance.Hash(pb.HashRequest(), timeout=CALL_TIMEOUT_SECONDS).hash
+    assert first == again != after
+    copy = MemoryEngine().open(tmp_path, schema.ALL_BUCKETS, None)
+    backend_stream.load(copy, schema.ALL_BUCKETS, snapshot_file.verified_dump(snapshot))
+    assert zlib.crc32(backend_stream.dump_bytes(copy, schema.ALL_BUCKETS)) == first
