@@ -97,16 +97,18 @@ class MaintenanceService:
             raise errors.FUTURE_REV
         if rev < store.compact_revision:
             raise errors.COMPACTED
-        return pb.HashKVResponse(
-            header=self._server.header(),
-            hash=hash_kv(
-                self._server.backend,
-                rev,
-                store.compact_revision,
-                store.index.keep(store.compact_revision),
-            ),
-            compact_revision=store.compact_revision,
-        )
+        header = self._server.header()
+        compact_rev = store.compact_revision
+        keep = store.index.keep(compact_rev)
+
+        def crc(txn: ReadTxn) -> Iterator[int]:
+            yield hash_kv(txn, rev, compact_rev, keep)
+
+        # The read snapshot opens before any other request runs: it matches ``keep``.
+        (value,) = [
+            v async for batch in offloop.batches(self._server.backend, crc, 1) for v in batch
+        ]
+        return pb.HashKVResponse(header=header, hash=value, compact_revision=compact_rev)
 
     async def snapshot(
         self, request: pb.SnapshotRequest, ctx: CallContext
