@@ -114,7 +114,6 @@ class MaintenanceService:
         self, request: pb.SnapshotRequest, ctx: CallContext
     ) -> AsyncIterator[pb.SnapshotResponse]:
         backend = self._server.backend
-        header = self._server.header()
         size_hint = backend.size_in_use()
 
         def frames(txn: ReadTxn) -> Iterator[tuple[bytes, int]]:
@@ -122,9 +121,10 @@ class MaintenanceService:
 
         # The messages are made from one read snapshot on a worker thread, a MiB at a
         # time: the loop only sends them, and the store is never held in memory whole.
+        # etcd's snapshot messages carry no header.
         async for batch in offloop.batches(backend, frames, _FRAMES_PER_BATCH):
             for blob, remaining in batch:
-                yield pb.SnapshotResponse(header=header, remaining_bytes=remaining, blob=blob)
+                yield pb.SnapshotResponse(remaining_bytes=remaining, blob=blob)
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
