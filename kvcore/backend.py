@@ -24,6 +24,18 @@ Contracts every engine keeps (``kvcore.testing.engine_conformance`` checks them)
 * All calls are synchronous and may block on disk; the core runs them off the event
   loop where they can. A backend is used from one thread at a time, and a write
   transaction is committed or aborted on the thread that opened it (LMDB requires it).
+  The optional capabilities below are the exceptions: each says what it allows on
+  another thread.
+
+Optional capabilities (checked with ``isinstance``; the core falls back to doing the
+work on its own thread, with writes waiting, when an engine lacks one):
+
+* :class:`DetachedReads`: a read transaction another thread may use while the backend
+  keeps serving reads and writes on its own thread (snapshot streams, hashes).
+* :class:`OnlineDefragment`: defragmentation whose long part runs on another thread
+  while the backend keeps serving reads and writes, and whose short last step is
+  the only one that holds writes back (the core repeats the long part's catch-up until
+  that step is shorter than its configured pause).
 """
 
 from __future__ import annotations
@@ -128,3 +140,45 @@ class Engine(Protocol):
         ``buckets`` lists every bucket the core will use; ``options`` is an instance
         of ``options_model``. A memory engine may ignore ``path``.
         """
+
+
+@runtime_checkable
+class DetachedReads(Protocol):
+    def read_detached(self) -> ReadTxn:
+        """A read transaction like :meth:`Backend.read`'s that one other thread at a time
+        may use (and close) while the backend keeps being used on its own thread,
+        commits included. Its snapshot is the state when it was opened."""
+
+
+class Defragmentation(Protocol):
+    """One defragmentation in progress (see :class:`OnlineDefragment`)."""
+
+    def run(self) -> None:
+        """The long part, on a thread of its own, while the backend keeps serving reads
+        and writes on its thread; writes made meanwhile are kept. The core may call it
+        again (never two calls at once): a later call takes in the writes made since the
+        one before, so that what :meth:`finish` has left to do shrinks. An engine with
+        nothing to catch up returns at once."""
+
+    def can_finish(self) -> bool:
+        """Whether :meth:`finish` may run now. An engine that swaps files in answers
+        False while read transactions it would invalidate are still open."""
+
+    def finish(self) -> None:
+        """The short last step, on the backend's thread after :meth:`run` returned and
+        :meth:`can_finish` said yes: make the result current, with every write
+        committed since :meth:`OnlineDefragment.start_defragment` in it."""
+
+
+@runtime_checkable
+class OnlineDefragment(Protocol):
+    def start_defragment(self) -> Defragmentation:
+        """Begin a defragmentation, on the backend's thread. At most one at a time;
+        :meth:`Backend.defragment` is ``run``, then ``finish``, on one thread."""
+
+
+def defragment_inline(defrag: Defragmentation) -> None:
+    """:meth:`Backend.defragment` for an engine with :class:`OnlineDefragment`: read
+    transactions that ``can_finish`` would wait for may become invalid."""
+    defrag.run()
+    defrag.finish()

@@ -18,7 +18,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
-from kvcore.backend import Backend
+from kvcore.backend import Backend, ReadTxn
 
 MAGIC = b"KVCDUMP1"
 _LEN32 = struct.Struct(">I")
@@ -32,19 +32,24 @@ class DumpError(ValueError):
 
 def dump(backend: Backend, buckets: Sequence[str]) -> Iterator[bytes]:
     """Yield the dump of ``buckets`` in chunks of about a MiB, from one read snapshot."""
+    with backend.read() as txn:
+        yield from dump_txn(txn, buckets)
+
+
+def dump_txn(txn: ReadTxn, buckets: Sequence[str]) -> Iterator[bytes]:
+    """Yield the dump of ``buckets`` as ``txn`` sees them, in chunks of about a MiB."""
     yield MAGIC
     crc, count, chunk = 0, 0, bytearray()
-    with backend.read() as txn:
-        for bucket in buckets:
-            name = bucket.encode()
-            for key, value in txn.range(bucket, b""):
-                record = _record(name, key, value)
-                crc = zlib.crc32(record, crc)
-                count += 1
-                chunk += record
-                if len(chunk) >= CHUNK_BYTES:
-                    yield bytes(chunk)
-                    chunk.clear()
+    for bucket in buckets:
+        name = bucket.encode()
+        for key, value in txn.range(bucket, b""):
+            record = _record(name, key, value)
+            crc = zlib.crc32(record, crc)
+            count += 1
+            chunk += record
+            if len(chunk) >= CHUNK_BYTES:
+                yield bytes(chunk)
+                chunk.clear()
     yield bytes(chunk) + _TRAILER.pack(0, count, crc)
 
 

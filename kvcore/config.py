@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from kvcore.util import durations
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,6 +56,9 @@ class LimitsConfig(_Strict):
     max_txn_ops: int = Field(default=128, gt=0)
     # How long a write may wait to be applied before it fails with "request timed out".
     request_timeout: float = Field(default=7.0, gt=0)
+    # etcd's --quota-backend-bytes: writes that would grow the backend past it raise the
+    # NOSPACE alarm. 0 means etcd's default (2 GiB); a negative value turns it off.
+    quota_backend_bytes: int = 0
 
 
 class WalConfig(_Strict):
@@ -86,6 +91,46 @@ class CompactionConfig(_Strict):
     # steps, so that writes never wait for more than one step.
     batch_limit: int = Field(default=1000, gt=0)
     pause_ms: int = Field(default=10, ge=0)
+    # Longest a defragmentation's last step should hold writes back: an engine that
+    # swaps in a rewritten copy catches it up with the writes made meanwhile, in
+    # rounds on another thread, until a round takes no longer than this.
+    defragment_pause_ms: int = Field(default=100, gt=0)
+
+
+class AutoCompactionConfig(_Strict):
+    # etcd's --auto-compaction-mode and --auto-compaction-retention. "periodic" keeps
+    # ``retention`` of history: a bare number is hours, else a duration such as "30m",
+    # "1h30m" or "500ms". "revision" keeps the last ``retention`` revisions. 0: off.
+    mode: Literal["periodic", "revision"] = "periodic"
+    retention: int | str = 0
+    # How often revision mode looks at the current revision (a fixed 5 minutes in etcd).
+    revision_interval: float = Field(default=300.0, gt=0)
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must not be negative")
+        if isinstance(value, str) and not value.isdigit():
+            durations.parse(value)  # raises ValueError naming what it could not read
+        return value
+
+    def retention_value(self) -> float:
+        """Seconds of history (periodic) or revisions (revision) to keep; 0 is off."""
+        value = self.retention
+        if isinstance(value, int) or value.isdigit():
+            return int(value) * (3600 if self.mode == "periodic" else 1)
+        if self.mode == "revision":
+            raise ValueError("revision mode takes a number of revisions, not a duration")
+        return durations.parse(value)
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> AutoCompactionConfig:
+        try:
+            self.retention_value()
+        except ValueError as exc:
+            raise ValueError(f"retention: {exc}") from None
+        return self
 
 
 class AuthConfig(_Strict):
@@ -122,6 +167,7 @@ class NodeConfig(_Strict):
     raft: RaftConfig = Field(default_factory=RaftConfig)
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
+    auto_compaction: AutoCompactionConfig = Field(default_factory=AutoCompactionConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
 
     @model_validator(mode="after")

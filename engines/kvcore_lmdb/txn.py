@@ -32,6 +32,7 @@ class LmdbReadTxn:
     def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, lmdb._Database]) -> None:
         self._txn = txn
         self._dbs = dbs
+        self.open = True
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
         record = self._txn.get(keys.record_key(key), db=self._dbs[bucket])
@@ -52,6 +53,7 @@ class LmdbReadTxn:
         return islice(pairs, limit) if limit > 0 else pairs
 
     def close(self) -> None:
+        self.open = False
         self._txn.abort()
 
     def __enter__(self) -> LmdbReadTxn:
@@ -61,10 +63,23 @@ class LmdbReadTxn:
         self.close()
 
 
+# (bucket, record key) of records a write may have changed; see LmdbDefragmentation.
+Touched = set[tuple[str, bytes]]
+
+
 class LmdbWriteTxn(LmdbReadTxn):
-    def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, lmdb._Database]) -> None:
+    def __init__(
+        self,
+        txn: lmdb.Transaction,
+        dbs: Mapping[str, lmdb._Database],
+        note: Callable[[Touched], None] | None = None,
+    ) -> None:
         super().__init__(txn, dbs)
         self._thread = threading.get_ident()
+        # Told every record this txn changed, after it committed (never before: a
+        # defragmentation's catch-up that reads a noted record must see its new value).
+        self._note = note
+        self._touched: Touched = set()
 
     def _on_own_thread(self) -> None:
         if threading.get_ident() != self._thread:
@@ -72,6 +87,7 @@ class LmdbWriteTxn(LmdbReadTxn):
 
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         db = self._dbs[bucket]
+        self._touch(bucket, key)
         if keys.is_long(key):
             self._update_group(db, key, value)
         else:
@@ -79,10 +95,15 @@ class LmdbWriteTxn(LmdbReadTxn):
 
     def delete(self, bucket: str, key: bytes) -> None:
         db = self._dbs[bucket]
+        self._touch(bucket, key)
         if keys.is_long(key):
             self._update_group(db, key, None)
         else:
             self._write(lambda: self._txn.delete(keys.record_key(key), db=db))
+
+    def _touch(self, bucket: str, key: bytes) -> None:
+        if self._note is not None:
+            self._touched.add((bucket, keys.record_key(key)))
 
     def _update_group(self, db: lmdb._Database, key: bytes, value: bytes | None) -> None:
         record_key = keys.record_key(key)
@@ -113,6 +134,8 @@ class LmdbWriteTxn(LmdbReadTxn):
     def commit(self) -> None:
         self._on_own_thread()
         self._write(self._txn.commit)
+        if self._note is not None and self._touched:
+            self._note(self._touched)
 
     def abort(self) -> None:
         self._on_own_thread()

@@ -12,13 +12,20 @@ The write transaction buffers its puts and deletes in an overlay of its own and
 applies them to the live dictionaries in ``commit``, in one step that nothing else
 can interleave with (a backend is used from one thread at a time).
 
+Detached readers (``read_detached``, used from another thread) read and close under
+the backend's lock, which commits hold while they apply: each step of a range is
+exact at one instant, as on the backend's own thread.
+
 Nothing is kept across ``close``: the engine declares ``persistent = False``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -51,6 +58,7 @@ class MemoryBackend:
         self._data: dict[str, SortedDict] | None = {b: SortedDict() for b in buckets}
         self._readers: weakref.WeakSet[MemoryReadTxn] = weakref.WeakSet()
         self._live_bytes = 0
+        self.lock = threading.Lock()  # commits against detached readers
 
     def _live(self) -> dict[str, SortedDict]:
         if self._data is None:
@@ -62,6 +70,12 @@ class MemoryBackend:
         self._readers.add(txn)
         return txn
 
+    def read_detached(self) -> MemoryReadTxn:
+        with self.lock:
+            txn = MemoryReadTxn(self, self._live(), self.lock)
+            self._readers.add(txn)
+        return txn
+
     def write(self) -> MemoryWriteTxn:
         return MemoryWriteTxn(self, self._live())
 
@@ -70,13 +84,17 @@ class MemoryBackend:
 
     def size(self) -> int:
         """Bytes of keys and values held, live or kept for open readers' snapshots."""
-        return self._live_bytes + sum(r.held_bytes() for r in list(self._readers))
+        with self.lock:
+            return self._live_bytes + sum(r.held_bytes() for r in list(self._readers))
 
     def size_in_use(self) -> int:
         return self._live_bytes
 
     def defragment(self) -> None:
         """Nothing to give back: deleted pairs are freed as soon as no reader needs them."""
+
+    def start_defragment(self) -> MemoryDefragmentation:
+        return MemoryDefragmentation()
 
     def close(self) -> None:
         for reader in list(self._readers):
@@ -88,6 +106,10 @@ class MemoryBackend:
 
     def apply_changes(self, changes: dict[str, SortedDict]) -> None:
         """Apply a write transaction's changes, first saving old values for readers."""
+        with self.lock:
+            self._apply_locked(changes)
+
+    def _apply_locked(self, changes: dict[str, SortedDict]) -> None:
         live = self._live()
         readers = list(self._readers)
         for bucket, pending in changes.items():
@@ -108,10 +130,35 @@ class MemoryBackend:
 _EMPTY: Final = SortedDict()  # read only: the overlay of a bucket no commit touched yet
 
 
+class MemoryDefragmentation:
+    """``kvcore.backend.Defragmentation`` with nothing to do (see ``defragment``)."""
+
+    def run(self) -> None:
+        """Nothing to compact."""
+
+    def can_finish(self) -> bool:
+        return True
+
+    def finish(self) -> None:
+        """Nothing to swap."""
+
+
+# Pairs a detached reader takes per hold of the lock.
+_DETACHED_STEP: Final = 1024
+
+
 class MemoryReadTxn:
-    def __init__(self, backend: MemoryBackend, live: dict[str, SortedDict]) -> None:
+    def __init__(
+        self,
+        backend: MemoryBackend,
+        live: dict[str, SortedDict],
+        lock: threading.Lock | None = None,
+    ) -> None:
         self._backend = backend
         self._live = live
+        # Detached readers only; a reader on the backend's thread needs none.
+        self._detached = lock is not None
+        self._lock = lock if lock is not None else contextlib.nullcontext()
         # Per bucket, made on first need: most readers touch one bucket, many none
         # before they close. Once made, a bucket's overlay is never replaced, so a
         # range in progress keeps seeing what later commits record into it.
@@ -143,9 +190,10 @@ class MemoryReadTxn:
         )
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
-        if self._overlay is None:
-            raise ValueError("transaction is closed")
-        return lookup(self._live[bucket], self._overlay.get(bucket, _EMPTY), key)
+        with self._lock:
+            if self._overlay is None:
+                raise ValueError("transaction is closed")
+            return lookup(self._live[bucket], self._overlay.get(bucket, _EMPTY), key)
 
     def range(
         self,
@@ -155,19 +203,33 @@ class MemoryReadTxn:
         limit: int = 0,
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
-        return self._held(scan(*self._view(bucket), start, end, limit, reverse))
+        with self._lock:
+            pairs = scan(*self._view(bucket), start, end, limit, reverse)
+        return self._held(pairs)
 
     def _held(self, pairs: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         # The generator's frame keeps this reader registered (the registry is weak)
         # for as long as the caller iterates, even if it dropped the transaction.
-        for pair in pairs:
-            if self._overlay is None:
-                raise ValueError("transaction is closed")
-            yield pair
+        if not self._detached:
+            for pair in pairs:
+                if self._overlay is None:
+                    raise ValueError("transaction is closed")
+                yield pair
+            return
+        # The scan advances only under the lock, which is never held across a yield.
+        while True:
+            with self._lock:
+                if self._overlay is None:
+                    raise ValueError("transaction is closed")
+                step = list(islice(pairs, _DETACHED_STEP))
+            if not step:
+                return
+            yield from step
 
     def close(self) -> None:
-        self._overlay = None
-        self._backend.forget(self)
+        with self._lock:
+            self._overlay = None
+            self._backend.forget(self)
 
     def __enter__(self) -> MemoryReadTxn:
         return self

@@ -7,13 +7,18 @@ as one WriteBatch spanning column families, synced when ``sync`` is on.
 Space: :meth:`RocksdbBackend.size` is the table files (those older iterators still
 pin included) plus the WAL, which holds what is not yet flushed to tables;
 :meth:`~RocksdbBackend.size_in_use` is RocksDB's estimate of live table data plus the
-WAL. RocksDB's own text logs are not counted (they are capped instead). ``defragment``
+WAL. RocksDB's own text logs are not counted (they are capped instead). Defragmentation
 compacts every column family down to the last level, which drops deleted and
-overwritten data.
+overwritten data; RocksDB compacts beside writes, so it runs whole on a worker thread
+(:class:`RocksdbDefragmentation`) and its last step has nothing left to do.
+
+Detached reads get a point in time of their own, every iterator created at once: the
+shared one's iterators are used by the backend's thread.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Final, Literal
@@ -31,6 +36,7 @@ from rocksdict import (
     WriteOptions,
 )
 
+from kvcore.backend import defragment_inline
 from kvcore_rocksdb import scan
 from kvcore_rocksdb.read import PointInTime, RocksdbReadTxn
 from kvcore_rocksdb.write import Changes, RocksdbWriteTxn
@@ -101,6 +107,7 @@ class RocksdbBackend:
         self._write_options.sync = options.sync
         self._current: PointInTime | None = None  # shared by readers until the next commit
         self._points: list[PointInTime] = []  # every point not yet released
+        self._compacting = threading.Lock()  # held while a defragmentation compacts
 
     def read(self) -> RocksdbReadTxn:
         if self._current is None:
@@ -108,6 +115,14 @@ class RocksdbBackend:
             self._points = [p for p in self._points if p.readers > 0]
             self._points.append(self._current)
         return RocksdbReadTxn(self._current)
+
+    def read_detached(self) -> RocksdbReadTxn:
+        point = PointInTime(self._families)
+        point.pin()
+        point.retired = True  # no later commit shares it: released when its reader closes
+        self._points = [p for p in self._points if p.readers > 0]
+        self._points.append(point)
+        return RocksdbReadTxn(point)
 
     def write(self) -> RocksdbWriteTxn:
         return RocksdbWriteTxn(self._families, self._apply)
@@ -150,15 +165,16 @@ class RocksdbBackend:
         return sum(f.stat().st_size for f in self._path.glob("*" + _WAL_SUFFIX))
 
     def defragment(self) -> None:
+        defragment_inline(self.start_defragment())
+
+    def start_defragment(self) -> RocksdbDefragmentation:
         self._retire_current()  # its iterators would keep compacted-away files alive
-        compact = CompactOptions()
-        compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
-        for family in self._families.values():
-            family.compact_range(None, None, compact)
+        return RocksdbDefragmentation(list(self._families.values()), self._compacting)
 
     def close(self) -> None:
         if not self._families:
             return  # closed already
+        self._compacting.acquire()  # let a running compaction end; closed for good after
         # rocksdict keeps the database open while any iterator or family object lives.
         self._retire_current()
         for point in self._points:
@@ -169,3 +185,30 @@ class RocksdbBackend:
         self._families.clear()
         self._handles.clear()
         self._db.close()
+
+
+class RocksdbDefragmentation:
+    """``kvcore.backend.Defragmentation``: a full manual compaction, which RocksDB runs
+    beside reads and writes (rocksdict releases the GIL while it waits for it)."""
+
+    def __init__(self, families: list[Rdict], compacting: threading.Lock) -> None:
+        self._families = families
+        self._compacting = compacting
+        self._done = False
+
+    def run(self) -> None:
+        """Compact once; a later call has nothing to catch up: the writes went on."""
+        if self._done:
+            return
+        self._done = True
+        compact = CompactOptions()
+        compact.set_bottommost_level_compaction(BottommostLevelCompaction.force())
+        with self._compacting:
+            for family in self._families:
+                family.compact_range(None, None, compact)
+
+    def can_finish(self) -> bool:
+        return True
+
+    def finish(self) -> None:
+        """Nothing to swap: the compaction's result is live as soon as it is done."""

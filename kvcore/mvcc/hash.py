@@ -12,17 +12,17 @@ from __future__ import annotations
 import zlib
 
 from kvcore import schema
-from kvcore.backend import Backend
+from kvcore.backend import ReadTxn
 from kvcore.mvcc.revision import Revision
 
 
-def hash_kv(backend: Backend, rev: int, compact_rev: int, keep: set[Revision]) -> int:
-    """CRC-32 of the key bucket's live history with main revision <= ``rev``."""
+def hash_kv(txn: ReadTxn, rev: int, compact_rev: int, keep: set[Revision]) -> int:
+    """CRC-32 of the key bucket's live history with main revision <= ``rev``, as
+    ``txn`` sees it."""
     crc = zlib.crc32(schema.KEY.encode())
     end = Revision(rev + 1, 0).to_bytes()
-    with backend.read() as txn:
-        for key, value in txn.range(schema.KEY, b"", end):
-            revision = Revision.from_bytes(key)
-            if revision.main > compact_rev or revision in keep:
-                crc = zlib.crc32(value, zlib.crc32(key, crc))
+    for key, value in txn.range(schema.KEY, b"", end):
+        revision = Revision.from_bytes(key)
+        if revision.main > compact_rev or revision in keep:
+            crc = zlib.crc32(value, zlib.crc32(key, crc))
     return crc

@@ -27,13 +27,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class SnapshotPlan:
-    """A snapshot to record: the application's state as of ``index``; afterwards the
-    log before ``compact_to`` is dropped (entries kept behind it let slow followers
-    catch up without a whole snapshot)."""
+    """A snapshot to record: the application's state as of ``index``, as ``read``
+    returns it; afterwards the log before ``compact_to`` is dropped (entries kept behind
+    it let slow followers catch up without a whole snapshot). ``read`` is called once,
+    on the disk thread, so a large state is serialized off the event loop."""
 
     index: int
     conf_state: ConfState
-    data: bytes
+    read: Callable[[], bytes]
     compact_to: int
 
 
@@ -174,7 +175,8 @@ class Driver:
 
     async def _snapshot(self, plan: SnapshotPlan) -> None:
         storage = self._log.storage
-        snapshot = storage.create_snapshot(plan.index, plan.conf_state, plan.data)
+        data = await self._disk.call(plan.read)
+        snapshot = storage.create_snapshot(plan.index, plan.conf_state, data)
         await self._disk.call(self._log.persist_snapshot, snapshot)
         if plan.compact_to > storage.first_index():
             storage.compact(plan.compact_to)

@@ -11,10 +11,11 @@ the applied index to reach it; serializable reads go straight to the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,7 @@ from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, Reque
 from kvcore.auth import caller
 from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
 from kvcore.auth.store import AuthStore
-from kvcore.backend import Backend, WriteTxn
+from kvcore.backend import Backend, DetachedReads, WriteTxn
 from kvcore.config import NodeConfig
 from kvcore.lease.expiry import run_expiry
 from kvcore.lease.lessor import Lessor, min_ttl
@@ -36,7 +37,8 @@ from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import Role, SoftState
 from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
-from kvcore.server import applied, conf_apply, leases
+from kvcore.server import applied, conf_apply, leases, quota
+from kvcore.server.alarms import AlarmStore
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
 from kvcore.server.membership import Membership
@@ -73,6 +75,7 @@ class EtcdServer:
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
         self.lessor = Lessor(min_ttl(cfg.raft.election_timeout_ms, cfg.raft.heartbeat_interval_ms))
         self.lease_calls = leases.LeaderCalls(self)
+        self.quota = quota.BackendQuota(backend.size, quota.limit(cfg.limits.quota_backend_bytes))
         self._open_store()
         self.auth = AuthStore(backend, cfg.auth.token_ttl)
         self._auth_applier = AuthApplier(self.auth, self.lessor)
@@ -94,6 +97,7 @@ class EtcdServer:
         # Leases first: the store attaches its keys to them as it opens.
         with self.backend.read() as txn:
             self.lessor.load(txn)
+            self.alarms = AlarmStore.load(txn)
         self.store = KVStore(self.backend, leases=self.lessor)
         self.kv = KVApplier(self.store, lease_exists=self.lessor.exists)
 
@@ -149,7 +153,14 @@ class EtcdServer:
         return self._ids.next()
 
     async def propose(self, request: InternalRaftRequest) -> Any:
-        """Replicate ``request`` and return what applying it produced."""
+        """Replicate ``request`` and return what applying it produced.
+
+        Every request is charged against the backend quota here (``kvcore.server.quota``:
+        puts, txns that put and lease grants cost, the rest is free), so any service
+        that proposes one of them gets etcd's quota check without a call of its own.
+        """
+        if not self.quota.fits(*_body(request)):
+            await self._raise_no_space()
         request_id = self._ids.next()
         request.header.ID = request_id
         caller.stamp(request.header)
@@ -157,6 +168,19 @@ class EtcdServer:
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
         return await self._replicate(request_id, lambda: self.driver.propose(data))
+
+    async def _raise_no_space(self) -> None:
+        """Raise the NOSPACE alarm through raft (once), then fail the write with it, as
+        etcd's quota check does for every put, txn and lease grant that would not fit."""
+        if not self.alarms.is_active(pb.AlarmType.NOSPACE):
+            alarm = pb.AlarmRequest(
+                action=pb.AlarmRequest.ACTIVATE,
+                memberID=self.identity.member_id,
+                alarm=pb.AlarmType.NOSPACE,
+            )
+            with contextlib.suppress(errors.EtcdError):
+                await self.propose(InternalRaftRequest(alarm=alarm))
+        raise errors.NO_SPACE
 
     async def propose_conf_change(self, cc_type: Any, node_id: int, **context: Any) -> Any:
         """Replicate a membership change and return once it is applied."""
@@ -312,6 +336,7 @@ class EtcdServer:
 
     def _apply_request(self, btx: WriteTxn, name: str, body: Any) -> Any:
         try:
+            self.alarms.check_apply(name, body)
             if name == "put":
                 response = self._write(btx, self.kv.put, body)
             elif name == "delete_range":
@@ -324,6 +349,8 @@ class EtcdServer:
                 response = leases.apply_grant(self.lessor, btx, body)
             elif name == "lease_revoke":
                 response = self._write(btx, partial(leases.apply_revoke, self.lessor, btx), body)
+            elif name == "alarm":
+                return self.alarms.apply(btx, body)  # etcd answers it without a header
             elif name == "member_update":
                 return conf_apply.apply_member_update(btx, self.membership, body)
             elif name == "member_attributes":
@@ -392,9 +419,24 @@ class EtcdServer:
         if self.applied_index - self._snapshot_index < self.cfg.snapshot.count:
             return None
         self._snapshot_index = self.applied_index
-        data = backend_stream.dump_bytes(self.backend, schema.ALL_BUCKETS)
         compact_to = self.applied_index - self.cfg.snapshot.catchup_entries
-        return SnapshotPlan(self.applied_index, self.conf_state, data, compact_to)
+        return SnapshotPlan(self.applied_index, self.conf_state, self._state_reader(), compact_to)
+
+    def _state_reader(self) -> Callable[[], bytes]:
+        """The backend's state now, as a call that serializes it later on another thread
+        (from a detached read), or at once where the engine cannot read off its thread."""
+        if not isinstance(self.backend, DetachedReads):
+            data = backend_stream.dump_bytes(self.backend, schema.ALL_BUCKETS)
+            return lambda: data
+        txn = self.backend.read_detached()
+
+        def read() -> bytes:
+            try:
+                return b"".join(backend_stream.dump_txn(txn, schema.ALL_BUCKETS))
+            finally:
+                txn.close()
+
+        return read
 
     def on_read_states(self, states: Sequence[ReadState]) -> None:
         for state in states:

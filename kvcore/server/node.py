@@ -24,7 +24,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode
 from kvcore.raft.types import Snapshot
 from kvcore.registry import PluginError, Registry
-from kvcore.server import applied, bootstrap, services
+from kvcore.server import applied, autocompact, bootstrap, services
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Membership
 from kvcore.server.raftlog import DurableLog, Identity
@@ -152,6 +152,7 @@ class Node:
             if node.status().voters == [identity.member_id]:
                 driver.campaign()  # a lone voter need not wait out an election timeout
             background.append(asyncio.create_task(self._publish(server), name="publish"))
+            background.append(asyncio.create_task(autocompact.run(server), name="autocompact"))
             # Replay what the log already holds as committed before serving anyone, so a
             # restarted member never answers from a state older than the one it had.
             await server.wait_applied(raft_log.storage.initial_state()[0].commit)

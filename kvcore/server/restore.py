@@ -28,11 +28,11 @@ def restore(snapshot: Path, cfg: NodeConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: data_dir: {cfg.data_dir} already holds a member; restore into a new one"
         )
-    dump = snapshot_file.verified_dump(snapshot.read_bytes())
+    dump = snapshot_file.verified_dump(snapshot)
     member_dir.mkdir(parents=True, exist_ok=True)
     backend = node.engine.open(member_dir / "backend", schema.ALL_BUCKETS, node.engine_options)
     try:
-        backend_stream.load(backend, schema.ALL_BUCKETS, [dump])
+        backend_stream.load(backend, schema.ALL_BUCKETS, dump)
         with backend.write() as txn:
             for bucket in _MEMBERSHIP_BUCKETS:
                 for key, _ in list(txn.range(bucket, b"")):

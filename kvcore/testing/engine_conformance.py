@@ -19,7 +19,8 @@ Way 2, from the command line, with the fixture in an importable module ``my_fixt
     python -m pytest --pyargs kvcore.testing.engine_conformance -p my_fixtures
 
 An engine that keeps nothing across ``close`` sets ``persistent = False`` on its Engine
-object; the durability and crash-safety tests are then skipped.
+object; the durability and crash-safety tests are then skipped. The tests of an optional
+capability (``DetachedReads``, ``OnlineDefragment``) are skipped for a backend without it.
 
 The crash-safety group runs :mod:`kvcore.testing.crash_writer` in a child process,
 SIGKILLs it at a random moment of a random commit and reopens the store. Two optional
@@ -44,6 +45,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,7 +53,7 @@ from typing import Any
 
 import pytest
 
-from kvcore.backend import Backend, Engine, WriteTxn
+from kvcore.backend import Backend, DetachedReads, Engine, OnlineDefragment, WriteTxn
 from kvcore.schema import ALL_BUCKETS, KEY, META
 from kvcore.testing import crash_writer
 
@@ -495,3 +497,109 @@ def test_defragment_keeps_contents(backend: Backend) -> None:
     put_all(backend, KEY, {b"after": b"1"})
     with backend.read() as txn:
         assert txn.get(KEY, b"after") == b"1"
+
+
+def _in_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Start ``fn`` on a thread; the returned call joins it and gives its result."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = fn()
+        except BaseException as exc:  # re-raised on join
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+
+    def join() -> Any:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return join
+
+
+def _churn(backend: Backend, rounds: int, model: dict[bytes, bytes], seed: int = 0) -> None:
+    """Commit ``rounds`` small batches on this thread (puts, overwrites, deletes),
+    reading between them, and keep ``model`` equal to the bucket's contents."""
+    rng = random.Random(seed)
+    for n in range(rounds):
+        with backend.write() as txn:
+            for _ in range(20):
+                key = b"%04d" % rng.randrange(3000)
+                if rng.random() < 0.3:
+                    txn.delete(KEY, key)
+                    model.pop(key, None)
+                else:
+                    value = b"seed %d round %d " % (seed, n) + b"y" * rng.randrange(200)
+                    txn.put(KEY, key, value)
+                    model[key] = value
+            txn.commit()
+        with backend.read() as txn:
+            assert txn.get(KEY, b"%04d" % 0) == model.get(b"%04d" % 0)
+
+
+def test_detached_read_is_a_snapshot_on_another_thread(backend: Backend) -> None:
+    if not isinstance(backend, DetachedReads):
+        pytest.skip("the backend has no read_detached")
+    before = {b"%04d" % i: b"x" * 100 for i in range(2000)}
+    put_all(backend, KEY, before)
+    reader = backend.read_detached()
+
+    def read_all() -> list[tuple[bytes, bytes]]:
+        pairs = []
+        for pair in reader.range(KEY, b""):
+            pairs.append(pair)
+            if len(pairs) % 100 == 0:
+                time.sleep(0.001)  # let the other thread commit in between
+        first = reader.get(KEY, b"0000")
+        reader.close()
+        return [*pairs, (b"get", first)]
+
+    join = _in_thread(read_all)
+    _churn(backend, 50, dict(before))
+    assert join() == [*sorted(before.items()), (b"get", b"x" * 100)]
+
+
+def test_online_defragment_keeps_writes_made_while_it_runs(backend: Backend) -> None:
+    if not isinstance(backend, OnlineDefragment):
+        pytest.skip("the backend has no start_defragment")
+    model = {b"%04d" % i: b"x" * 300 for i in range(3000)}
+    put_all(backend, KEY, model)
+    with backend.write() as txn:
+        for i in range(0, 3000, 2):
+            txn.delete(KEY, b"%04d" % i)
+            del model[b"%04d" % i]
+        txn.commit()
+    defrag = backend.start_defragment()
+    join = _in_thread(defrag.run)
+    _churn(backend, 30, model)
+    join()
+    join = _in_thread(defrag.run)  # a catch-up round, writes still going on
+    _churn(backend, 30, model, seed=1)
+    join()
+    _churn(backend, 5, model, seed=2)  # after the last round, before finish
+    assert defrag.can_finish()  # no read transaction is open
+    defrag.finish()
+    with backend.read() as txn:
+        assert dict(scan(txn, KEY, b"")) == model
+    _churn(backend, 5, model, seed=3)
+    with backend.read() as txn:
+        assert dict(scan(txn, KEY, b"")) == model
+
+
+def test_online_defragment_finishes_once_readers_close(backend: Backend) -> None:
+    if not isinstance(backend, OnlineDefragment):
+        pytest.skip("the backend has no start_defragment")
+    put_all(backend, KEY, {b"a": b"1"})
+    reader = backend.read()
+    defrag = backend.start_defragment()
+    defrag.run()
+    assert reader.get(KEY, b"a") == b"1"  # still valid: finish has not run
+    reader.close()
+    assert defrag.can_finish()
+    defrag.finish()
+    with backend.read() as txn:
+        assert txn.get(KEY, b"a") == b"1"

@@ -212,3 +212,8 @@ def test_snapshot_streams_results(both):
         assert lines and all(list(line) == ["result"] for line in lines)
         assert all("blob" in line["result"] for line in lines[:-1])
         assert lines[-1]["result"].get("remaining_bytes") is None  # the last: 0, left out
+    # The same fields (no header: etcd's snapshot messages carry none).
+    ours_fields, theirs_fields = (
+        {name for line in answer.lines() for name in line["result"]} for answer in (ours, theirs)
+    )
+    assert ours_fields == theirs_fields

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from kvcore import ETCD_API_VERSION, backend_stream, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
+from kvcore.backend import ReadTxn
 from kvcore.mvcc.hash import hash_kv
-from kvcore.server import snapshot_file
+from kvcore.server import offloop, snapshot_file
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import CallContext
 
+log = logging.getLogger(__name__)
+
 # How often MoveLeader looks whether the transfer is done.
 _TRANSFER_POLL_SECONDS = 0.02
+# Snapshot messages made per hop to the reading thread: 32 of etcd's 32 KiB blobs.
+_FRAMES_PER_BATCH = 32
 
 
 class MaintenanceService:
     def __init__(self, server: EtcdServer) -> None:
         self._server = server
+        self._defragmentation: asyncio.Task[None] | None = None
 
     async def status(self, request: pb.StatusRequest, ctx: CallContext) -> pb.StatusResponse:
         server = self._server
@@ -33,6 +41,8 @@ class MaintenanceService:
             raftTerm=server.term,
             raftAppliedIndex=server.applied_index,
             isLearner=server.membership.local.is_learner,
+            errors=([] if server.leader_id else [errors.NO_LEADER.message])
+            + server.alarms.status_errors(),
         )
 
     async def move_leader(
@@ -56,14 +66,29 @@ class MaintenanceService:
     async def defragment(
         self, request: pb.DefragmentRequest, ctx: CallContext
     ) -> pb.DefragmentResponse:
-        # On the loop, as etcd's defragmentation blocks every other request: the backend
-        # is used from one thread at a time.
-        self._server.backend.defragment()
+        # Off the loop where the engine allows it (kvcore.server.offloop): reads and
+        # writes go on meanwhile, unlike etcd's, which blocks both. One at a time: a
+        # request made while one runs waits for it. A client that gives up waiting
+        # (etcdctl's command timeout) does not cut it short.
+        if self._defragmentation is None or self._defragmentation.done():
+            pause = self._server.cfg.compaction.defragment_pause_ms / 1000
+            self._defragmentation = asyncio.create_task(
+                offloop.defragment(self._server.backend, pause), name="defragment"
+            )
+            self._defragmentation.add_done_callback(_log_failure)
+        await asyncio.shield(self._defragmentation)
         return pb.DefragmentResponse(header=self._server.header())
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
-        dump = backend_stream.dump_bytes(self._server.backend, schema.ALL_BUCKETS)
-        return pb.HashResponse(header=self._server.header(), hash=zlib.crc32(dump))
+        header = self._server.header()
+        crc = 0
+        async for chunks in offloop.batches(self._server.backend, _dump, 1):
+            crc = zlib.crc32(chunks[0], crc)
+        return pb.HashResponse(header=header, hash=crc)
+
+    async def alarm(self, request: pb.AlarmRequest, ctx: CallContext) -> pb.AlarmResponse:
+        # Every action goes through raft, GET included, as in etcd.
+        return await self._server.propose(InternalRaftRequest(alarm=request))
 
     async def hash_kv(self, request: pb.HashKVRequest, ctx: CallContext) -> pb.HashKVResponse:
         store = self._server.store
@@ -72,21 +97,40 @@ class MaintenanceService:
             raise errors.FUTURE_REV
         if rev < store.compact_revision:
             raise errors.COMPACTED
-        return pb.HashKVResponse(
-            header=self._server.header(),
-            hash=hash_kv(
-                self._server.backend,
-                rev,
-                store.compact_revision,
-                store.index.keep(store.compact_revision),
-            ),
-            compact_revision=store.compact_revision,
-        )
+        header = self._server.header()
+        compact_rev = store.compact_revision
+        keep = store.index.keep(compact_rev)
+
+        def crc(txn: ReadTxn) -> Iterator[int]:
+            yield hash_kv(txn, rev, compact_rev, keep)
+
+        # The read snapshot opens before any other request runs: it matches ``keep``.
+        (value,) = [
+            v async for batch in offloop.batches(self._server.backend, crc, 1) for v in batch
+        ]
+        return pb.HashKVResponse(header=header, hash=value, compact_revision=compact_rev)
 
     async def snapshot(
         self, request: pb.SnapshotRequest, ctx: CallContext
     ) -> AsyncIterator[pb.SnapshotResponse]:
-        dump = backend_stream.dump_bytes(self._server.backend, schema.ALL_BUCKETS)
-        header = self._server.header()
-        for blob, remaining in snapshot_file.stream(dump):
-            yield pb.SnapshotResponse(header=header, remaining_bytes=remaining, blob=blob)
+        backend = self._server.backend
+        size_hint = backend.size_in_use()
+
+        def frames(txn: ReadTxn) -> Iterator[tuple[bytes, int]]:
+            return snapshot_file.frames(_dump(txn), size_hint)
+
+        # The messages are made from one read snapshot on a worker thread, a MiB at a
+        # time: the loop only sends them, and the store is never held in memory whole.
+        # etcd's snapshot messages carry no header.
+        async for batch in offloop.batches(backend, frames, _FRAMES_PER_BATCH):
+            for blob, remaining in batch:
+                yield pb.SnapshotResponse(remaining_bytes=remaining, blob=blob)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("defragmentation failed: %s", error)
+
+
+def _dump(txn: ReadTxn) -> Iterator[bytes]:
+    return backend_stream.dump_txn(txn, schema.ALL_BUCKETS)
