@@ -96,6 +96,22 @@ def check_read(server: EtcdServer, ctx: CallContext, key: bytes, range_end: byte
     server.auth.check_range(caller_now(server, ctx), key, range_end)
 
 
+# What a refused watch's cancel reason names; any other refusal is "permission denied".
+_WATCH_REFUSALS = (errors.INVALID_AUTH_TOKEN, errors.AUTH_OLD_REVISION, errors.USER_EMPTY)
+
+
+def watch_refusal(server: EtcdServer, ctx: CallContext, key: bytes, range_end: bytes) -> str | None:
+    """Why the caller may not watch ``[key, range_end)``, as the cancel reason etcd
+    gives (a gRPC status in Go's words), or None when they may."""
+    try:
+        check_read(server, ctx, key, range_end)
+    except errors.EtcdError as exc:
+        err = exc if exc in _WATCH_REFUSALS else errors.PERMISSION_DENIED
+        code = "".join(word.capitalize() for word in err.code.name.split("_"))
+        return f"rpc error: code = {code} desc = {err.message}"
+    return None
+
+
 class AuthGuard:
     """Wraps one service's handler object (see kvcore.transport)."""
 
