@@ -84,6 +84,13 @@ class CompactionConfig(_Strict):
     pause_ms: int = Field(default=10, ge=0)
 
 
+class WatchConfig(_Strict):
+    # etcd's --experimental-watch-progress-notify-interval: how often a watcher that asked
+    # for progress_notify hears the current revision when no event came (etcd: 10 min,
+    # at least 100 ms).
+    progress_notify_interval_ms: int = Field(default=600_000, ge=100)
+
+
 def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -113,6 +120,7 @@ class NodeConfig(_Strict):
     raft: RaftConfig = Field(default_factory=RaftConfig)
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:

@@ -36,6 +36,7 @@ from kvcore.server.membership import Membership
 from kvcore.server.raftlog import Identity
 from kvcore.server.wait import IndexWait, Wait
 from kvcore.transport import PeerNetwork
+from kvcore.watch import WatchableStore
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class EtcdServer:
         self.peers: PeerNetwork | None = None
         self.leader_id = 0
         self.removed = asyncio.Event()  # set when this member is removed from the cluster
+        self.watchable = WatchableStore()  # its run() is one of the node's tasks
         self._open_store()
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
@@ -80,7 +82,8 @@ class EtcdServer:
         self._compaction_changed()
 
     def _open_store(self) -> None:
-        self.store = KVStore(self.backend)
+        self.store = KVStore(self.backend, observer=self.watchable.record)
+        self.watchable.use(self.store)
         # Until the Lease service exists no lease is ever granted, so every lease id
         # given to a put is unknown, as etcd answers for a lease it never granted.
         self.kv = KVApplier(self.store, lease_exists=lambda lease_id: False)
@@ -245,6 +248,7 @@ class EtcdServer:
                 self.applied_index, self.applied_term = last.index, last.term
                 applied.write(btx, last.index, last.term)
             btx.commit()
+        self.watchable.committed()
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)

@@ -142,6 +142,7 @@ class Node:
         tasks = [
             asyncio.create_task(driver.run(), name="raft-driver"),
             asyncio.create_task(server.run_compactor(), name="compactor"),
+            asyncio.create_task(server.watchable.run(), name="watch-sync"),
         ]
         background = list(tasks)
         try:

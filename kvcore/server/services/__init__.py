@@ -9,6 +9,7 @@ from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services.cluster import ClusterService
 from kvcore.server.services.kv import KVService
 from kvcore.server.services.maintenance import MaintenanceService
+from kvcore.server.services.watch import WatchService
 from kvcore.transport import CallContext, Services
 
 # The metadata key and value with which a client asks to be failed rather than served
@@ -25,6 +26,7 @@ def build(server: EtcdServer) -> Services:
             "etcdserverpb.KV": KVService(server),
             "etcdserverpb.Cluster": ClusterService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),
+            "etcdserverpb.Watch": WatchService(server),
         }.items()
     }
 
