@@ -107,7 +107,9 @@ class Txn:
     deletes: tuple[bytes, ...] = ()
 
     def run(self, run: Run) -> None:
-        ops = [rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=k, value=b"t")) for k in self.puts]
+        ops = [
+            rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=k, value=b"t")) for k in self.puts
+        ]
         ops += [
             rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=k))
             for k in self.deletes

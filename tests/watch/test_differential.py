@@ -17,6 +17,8 @@ def test_watch_scenarios_answered_as_etcd(nodes: NodeFactory) -> None:
     ours, theirs = nodes.start("kvcore"), nodes.start("etcd")
     for name, steps in SCENARIOS:
         got, want = record(ours.endpoint, steps), record(theirs.endpoint, steps)
-        assert got == want, f"scenario {name}:\n--- kvcore:\n" + "\n".join(got) + (
-            "\n--- etcd:\n" + "\n".join(want)
+        assert got == want, (
+            f"scenario {name}:\n--- kvcore:\n"
+            + "\n".join(got)
+            + ("\n--- etcd:\n" + "\n".join(want))
         )
