@@ -65,8 +65,19 @@ class WatchableStore:
         self._wake.set()
 
     @property
+    def store(self) -> KVStore:
+        if self._store is None:
+            raise RuntimeError("WatchableStore used before use(store)")
+        return self._store
+
+    @property
     def revision(self) -> int:
-        return self._require_store().current_revision
+        return self.store.current_revision
+
+    @property
+    def lagging(self) -> int:
+        """How many watchers are catching up or waiting as victims."""
+        return len(self._unsynced) + len(self._victims)
 
     def record(self, revision: int, changes: list[KeyValue]) -> None:
         """The store's ChangeObserver: a write ended at ``revision``, not committed yet."""
@@ -157,7 +168,7 @@ class WatchableStore:
     def sync_step(self) -> bool:
         """Send up to MAX_WATCHERS_PER_SYNC unsynced watchers their next window of
         history; True if any of them moved on."""
-        store = self._require_store()
+        store = self.store
         current, compacted = store.current_revision, store.compact_revision
         chosen = WatcherGroup()
         moved = False
@@ -211,8 +222,3 @@ class WatchableStore:
             else:
                 self._synced.add(watcher)
         return moved
-
-    def _require_store(self) -> KVStore:
-        if self._store is None:
-            raise RuntimeError("WatchableStore used before use(store)")
-        return self._store
