@@ -111,9 +111,11 @@ class WatchStream:
             await self._ready.wait()
         item, offered = self._queue.popleft()
         if offered:
-            if self._offered == self._capacity:
-                self._watchable.kick()
             self._offered -= 1
+            if self._offered == self._capacity // 2:
+                # Half empty: room for many victims at once, so that they share one
+                # read of history when they catch up.
+                self._watchable.kick()
         return item
 
     def close(self) -> None:

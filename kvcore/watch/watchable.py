@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Iterable
 from typing import Final
 
@@ -51,6 +52,9 @@ class WatchableStore:
         self._victims: dict[Watcher, list[Event]] = {}
         self._written: list[tuple[int, list[KeyValue]]] = []
         self._wake = asyncio.Event()
+        # The last window of history read, as events: victims coming back one group
+        # after another tend to need the same window again.
+        self._window: tuple[KVStore, int, int, list[Event]] | None = None
 
     # --- the store's side ---------------------------------------------------------------
 
@@ -143,7 +147,7 @@ class WatchableStore:
         return True
 
     def kick(self) -> None:
-        """A stream's buffer has room again: retry the victims now."""
+        """A stream's buffer has room again: retry the victims soon."""
         if self._victims:
             self._wake.set()
 
@@ -172,9 +176,7 @@ class WatchableStore:
         current, compacted = store.current_revision, store.compact_revision
         chosen = WatcherGroup()
         moved = False
-        for watcher in list(self._unsynced):
-            if len(chosen) == MAX_WATCHERS_PER_SYNC:
-                break
+        for watcher in list(itertools.islice(self._unsynced, MAX_WATCHERS_PER_SYNC)):
             if watcher.min_rev < compacted:
                 # Its history is gone: it is told so and dropped (a full buffer: next time).
                 if watcher.sink.offer(WatchResponse(watcher.id, [], 0, compacted)):
@@ -186,8 +188,7 @@ class WatchableStore:
             return moved
         first = min(w.min_rev for w in chosen)
         last = min(current, first + MAX_REVISIONS_PER_SYNC - 1)
-        stored = store.history(first, last) if first <= last else []
-        owed = batch(chosen.watchers_for, events.from_history(stored))
+        owed = batch(chosen.watchers_for, self._history(first, last))
         for watcher in chosen:
             if watcher.min_rev <= last:
                 watcher.min_rev = last + 1
@@ -203,6 +204,16 @@ class WatchableStore:
                 moved = True
         return moved
 
+    def _history(self, first: int, last: int) -> list[Event]:
+        if first > last:
+            return []
+        window = self._window
+        if window is not None and window[:3] == (self.store, first, last):
+            return window[3]
+        evs = events.from_history(self.store.history(first, last))
+        self._window = (self.store, first, last, evs)
+        return evs
+
     def _make_victim(self, watcher: Watcher, owed: list[Event]) -> None:
         self._victims[watcher] = owed
         self._wake.set()
@@ -212,8 +223,12 @@ class WatchableStore:
         (or the synced ones, if nothing more is owed). Returns how many moved."""
         current = self.revision
         moved = 0
+        full: set[int] = set()  # sinks that refused this round: not asked again
         for watcher, owed in list(self._victims.items()):
+            if id(watcher.sink) in full:
+                continue
             if not watcher.send(WatchResponse(watcher.id, owed, watcher.min_rev - 1)):
+                full.add(id(watcher.sink))
                 continue
             del self._victims[watcher]
             moved += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,16 @@ _OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024)]
 
 
 class WatchClient:
-    """One channel and one Watch stream; use as a context manager."""
+    """One channel and one Watch stream; use as a context manager.
 
-    def __init__(self, endpoint: str) -> None:
+    ``paused``: responses are not read (the server's sends back up, as with a stuck
+    client) until :meth:`resume`.
+    """
+
+    def __init__(self, endpoint: str, paused: bool = False) -> None:
+        self._reading = threading.Event()
+        if not paused:
+            self._reading.set()
         self._channel = grpc.insecure_channel(endpoint, options=_OPTIONS)
         self._requests: queue.Queue[rpc_pb2.WatchRequest | None] = queue.Queue()
         self._responses: queue.Queue[rpc_pb2.WatchResponse | BaseException] = queue.Queue()
@@ -33,7 +41,11 @@ class WatchClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def resume(self) -> None:
+        self._reading.set()
+
     def close(self) -> None:
+        self._reading.set()
         self._call.cancel()
         self._requests.put(None)
         self._channel.close()
@@ -45,8 +57,11 @@ class WatchClient:
 
     def _read(self) -> None:
         try:
-            for response in self._call:
-                self._responses.put(response)
+            while True:
+                self._reading.wait()
+                self._responses.put(next(self._call))
+        except StopIteration:
+            return
         except grpc.RpcError as exc:
             self._responses.put(exc)
 
@@ -76,13 +91,15 @@ class WatchClient:
         return [self.next(timeout) for _ in range(count)]
 
     def quiet(self, seconds: float) -> list[rpc_pb2.WatchResponse]:
-        """Whatever arrives within ``seconds`` (nothing, if the server is done)."""
+        """Whatever arrives within the next ``seconds`` (nothing, if the server is done)."""
+        deadline = time.monotonic() + seconds
         got = []
-        while True:
+        while (left := deadline - time.monotonic()) > 0:
             try:
-                item = self._responses.get(timeout=seconds)
+                item = self._responses.get(timeout=left)
             except queue.Empty:
-                return got
+                break
             if isinstance(item, BaseException):
                 raise AssertionError(f"watch stream failed: {item}")
             got.append(item)
+        return got
