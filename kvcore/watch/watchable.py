@@ -186,7 +186,8 @@ class WatchableStore:
                 chosen.add(watcher)
         if not len(chosen):
             return moved
-        first = min(w.min_rev for w in chosen)
+        # A negative start revision at or above the compaction reads all history.
+        first = max(1, min(w.min_rev for w in chosen))
         last = min(current, first + MAX_REVISIONS_PER_SYNC - 1)
         owed = batch(chosen.watchers_for, self._history(first, last))
         for watcher in chosen:

@@ -19,7 +19,7 @@ from kvcore.api.etcdserverpb import rpc_pb2
 from .client import WatchClient
 
 # How long a scenario waits, at its end, for responses nobody expected.
-QUIET_SECONDS = 0.5
+QUIET_SECONDS = 0.3
 
 
 class Step(Protocol):

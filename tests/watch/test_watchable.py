@@ -261,3 +261,18 @@ def test_full_stream_refuses_offers_until_read(ws: WatchableStore) -> None:
     got = asyncio.run(read_one_then_offer())
     assert got[0] == "control"
     assert [r.revision for r in got[1:]] == [1, 2, 3]
+
+
+def test_negative_start_revisions_are_refused_or_read_from_the_start(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    """Below etcd's initial compaction mark (-1) a watcher is canceled, as etcd does;
+    -1 itself reads all history rather than failing the sync."""
+    put(ws, backend, b"k")
+    refused, from_start = Sink(), Sink()
+    ws.watch(0, b"k", None, -5, refused)
+    ws.watch(1, b"k", None, -1, from_start)
+    sync_all(ws)
+    [told] = refused.drain()
+    assert told.compact_revision == -1
+    assert revisions(from_start.drain()) == [2]
