@@ -5,7 +5,8 @@ Responses wait in one queue in the order they were made, so a watcher's "created
 answer always goes out before its events. The watchers' responses count against a
 fixed capacity (etcd's chanBufLen): when a client reads too slowly the queue fills, the
 watchable store stops offering, and the watchers fall back to catching up from history.
-Control answers (created, canceled) are never refused: the client's own requests bound them.
+Control answers (created, canceled) are never refused; instead the stream's reader
+waits for room (:meth:`WatchStream.control_room`) before it takes the next request.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kvcore.watch.watcher import Watcher, WatchResponse
 
 # etcd's chanBufLen: watcher responses a stream holds before its watchers become victims.
 CAPACITY: Final = 128
+# Control answers a stream holds before it stops reading requests (etcd's ctrlStreamBufLen).
+CONTROL_CAPACITY: Final = 16
 # A watch id of 0 in a create request asks the stream to choose one (etcd's AutoWatchID).
 AUTO_WATCH_ID: Final = 0
 
@@ -39,7 +42,9 @@ class WatchStream:
         self._next_id = AUTO_WATCH_ID
         self._queue: deque[tuple[object, bool]] = deque()
         self._offered = 0  # watcher responses in the queue
+        self._controls = 0  # control answers in the queue
         self._ready = asyncio.Event()
+        self._control_taken = asyncio.Event()
         self._closed = False
 
     @property
@@ -98,7 +103,15 @@ class WatchStream:
 
     def put(self, item: object) -> None:
         """Queue a control answer (or anything else for the reader), never refused."""
+        self._controls += 1
         self._push(item, offered=False)
+
+    async def control_room(self) -> None:
+        """Wait until fewer than CONTROL_CAPACITY control answers are queued: a client
+        that sends requests but reads no answers is read no further."""
+        while self._controls >= CONTROL_CAPACITY:
+            self._control_taken.clear()
+            await self._control_taken.wait()
 
     def _push(self, item: object, offered: bool) -> None:
         self._queue.append((item, offered))
@@ -110,7 +123,10 @@ class WatchStream:
             self._ready.clear()
             await self._ready.wait()
         item, offered = self._queue.popleft()
-        if offered:
+        if not offered:
+            self._controls -= 1
+            self._control_taken.set()
+        else:
             self._offered -= 1
             if self._offered == self._capacity // 2:
                 # Half empty: room for many victims at once, so that they share one

@@ -15,7 +15,13 @@ from kvcore.backend import Backend
 from kvcore.mvcc import KVStore
 from kvcore.watch import WatchableStore, WatchResponse, watchable
 from kvcore.watch.group import WatcherGroup
-from kvcore.watch.stream import DUPLICATE_ID, EMPTY_RANGE, WatchError, WatchStream
+from kvcore.watch.stream import (
+    CONTROL_CAPACITY,
+    DUPLICATE_ID,
+    EMPTY_RANGE,
+    WatchError,
+    WatchStream,
+)
 from kvcore.watch.watcher import ALL_WATCHERS, Watcher
 
 
@@ -276,3 +282,19 @@ def test_negative_start_revisions_are_refused_or_read_from_the_start(
     [told] = refused.drain()
     assert told.compact_revision == -1
     assert revisions(from_start.drain()) == [2]
+
+
+def test_unread_control_answers_hold_back_the_requests(ws: WatchableStore) -> None:
+    stream = WatchStream(ws)
+
+    async def scenario() -> tuple[bool, bool]:
+        for i in range(CONTROL_CAPACITY):
+            stream.put(i)
+        waiting = asyncio.create_task(stream.control_room())
+        await asyncio.sleep(0.01)
+        held = not waiting.done()
+        await stream.get()
+        await asyncio.wait_for(waiting, 1)
+        return held, waiting.done()
+
+    assert asyncio.run(scenario()) == (True, True)

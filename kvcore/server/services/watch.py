@@ -74,6 +74,7 @@ class _Session:
         try:
             async for request in requests:
                 self.handle(request)
+                await self.stream.control_room()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a broken request stream ends the call
