@@ -203,6 +203,8 @@ class WatchableStore:
                 self._unsynced.remove(watcher)
                 self._synced.add(watcher)
                 moved = True
+        if not self._unsynced and not self._victims:
+            self._window = None  # nobody lags: let the history read go
         return moved
 
     def _history(self, first: int, last: int) -> list[Event]:
