@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
 PROBE = Path(__file__).with_name("etcd3_watch_probe.py")
 # etcdctl needs a moment to open its stream before the writes it should see.
-SETTLE_SECONDS = 0.5
+SETTLE_SECONDS = 1.0
 
 
 def etcdctl_watch(server: Server, prefix: str, *flags: str, rel_rev: int = 0) -> str:
