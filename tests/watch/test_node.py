@@ -57,14 +57,18 @@ def test_progress_notify_as_etcd(
     assert len(got) == 3, got  # two created, then the progress note for watcher 0 alone
 
 
-def test_many_watchers_on_one_stream_each_get_their_event(nodes: NodeFactory) -> None:
-    watchers = 1000
+@pytest.mark.parametrize(
+    "watchers", [1000, pytest.param(10_000, marks=pytest.mark.slow, id="10000")]
+)
+def test_many_watchers_on_one_stream_each_get_their_event(
+    nodes: NodeFactory, watchers: int
+) -> None:
     node = nodes.start("kvcore")
     with WatchClient(node.endpoint) as watch, node.client() as kv:
         for i in range(watchers):
             watch.create(f"many/{i:05d}".encode())
         watch.create(b"many/", range_end=prefix_end(b"many/"))
-        created = watch.take(watchers + 1)
+        created = watch.take(watchers + 1, timeout=30)
         assert [r.watch_id for r in created] == list(range(watchers + 1))
         for start in range(0, watchers, 100):
             ops = [
@@ -80,7 +84,7 @@ def test_many_watchers_on_one_stream_each_get_their_event(nodes: NodeFactory) ->
         for _ in range(2 * watchers):
             if sum(map(len, heard.values())) == 2 * watchers:
                 break
-            response = watch.next()
+            response = watch.next(timeout=30)
             heard.setdefault(response.watch_id, []).extend(ev.kv.key for ev in response.events)
         assert watch.quiet(0.3) == []
     for i in range(watchers):
