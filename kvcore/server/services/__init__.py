@@ -7,6 +7,7 @@ from typing import Any
 from kvcore import errors
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services.cluster import ClusterService
+from kvcore.server.services.election import ElectionService
 from kvcore.server.services.kv import KVService
 from kvcore.server.services.maintenance import MaintenanceService
 from kvcore.server.services.watch import WatchService
@@ -27,6 +28,7 @@ def build(server: EtcdServer) -> Services:
             "etcdserverpb.Cluster": ClusterService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),
             "etcdserverpb.Watch": WatchService(server),
+            "v3electionpb.Election": ElectionService(server),
         }.items()
     }
 
