@@ -133,6 +133,13 @@ class AutoCompactionConfig(_Strict):
         return self
 
 
+class WatchConfig(_Strict):
+    # etcd's --experimental-watch-progress-notify-interval: how often a watcher that asked
+    # for progress_notify hears the current revision when no event came (etcd: 10 min,
+    # at least 100 ms).
+    progress_notify_interval_ms: int = Field(default=600_000, ge=100)
+
+
 def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -163,6 +170,7 @@ class NodeConfig(_Strict):
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
     auto_compaction: AutoCompactionConfig = Field(default_factory=AutoCompactionConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:
