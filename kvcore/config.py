@@ -138,6 +138,13 @@ class AuthConfig(_Strict):
     token_ttl: float = Field(default=300, gt=0)
 
 
+class WatchConfig(_Strict):
+    # etcd's --experimental-watch-progress-notify-interval: how often a watcher that asked
+    # for progress_notify hears the current revision when no event came (etcd: 10 min,
+    # at least 100 ms).
+    progress_notify_interval_ms: int = Field(default=600_000, ge=100)
+
+
 def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -169,6 +176,7 @@ class NodeConfig(_Strict):
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
     auto_compaction: AutoCompactionConfig = Field(default_factory=AutoCompactionConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:

@@ -33,6 +33,7 @@ Ends of ranges follow etcd's convention: ``end=None`` is the single key ``key``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -58,6 +59,11 @@ class LeaseAttacher(Protocol):
         """``key`` was deleted; it leaves its lease, if any."""
 
 
+# Told of each TxnWrite that changed something, as it ends: (its revision, its changes).
+# The changes are not durable yet: the backend transaction commits later.
+ChangeObserver = Callable[[int, list[KeyValue]], None]
+
+
 @dataclass(slots=True)
 class RangeResult:
     kvs: list[KeyValue]
@@ -80,10 +86,12 @@ class KVStore:
         backend: Backend,
         index: Index | None = None,
         leases: LeaseAttacher | None = None,
+        observer: ChangeObserver | None = None,
     ) -> None:
         self._backend = backend
         self.index: Index = TreeIndex() if index is None else index
         self._leases = leases
+        self._observer = observer
         self.current_revision = _FIRST_REVISION
         self.compact_revision = _NEVER_COMPACTED
         self._purge: _Purge | None = None
@@ -133,6 +141,16 @@ class KVStore:
                 raise RuntimeError(f"index points at revision {modified} missing from storage")
             kvs.append(KeyValue.FromString(data))
         return RangeResult(kvs, count, current)
+
+    def history(self, first: int, last: int) -> list[tuple[bytes, KeyValue]]:
+        """Every change stored at main revisions ``first`` to ``last``, in revision order,
+        as (revision bytes, KeyValue): a tombstone's bytes carry the marker and its
+        KeyValue only the key. Compacted changes are gone."""
+        start = Revision(first).to_bytes()
+        end = Revision(last + 1).to_bytes()
+        with self._backend.read() as txn:
+            stored = txn.range(schema.KEY, start, end)
+            return [(rev, KeyValue.FromString(data)) for rev, data in stored]
 
     # --- writes -------------------------------------------------------------------
 
@@ -316,6 +334,8 @@ class TxnWrite:
         self._ended = True
         if self.changes:
             self._store.current_revision = self.begin_revision + 1
+            if self._store._observer is not None:
+                self._store._observer(self._store.current_revision, self.changes)
 
     def _check_open(self) -> None:
         if self._ended:

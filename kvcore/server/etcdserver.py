@@ -45,6 +45,7 @@ from kvcore.server.membership import Membership
 from kvcore.server.raftlog import Identity
 from kvcore.server.wait import IndexWait, Wait
 from kvcore.transport import PeerNetwork
+from kvcore.watch import WatchableStore
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class EtcdServer:
         self.lessor = Lessor(min_ttl(cfg.raft.election_timeout_ms, cfg.raft.heartbeat_interval_ms))
         self.lease_calls = leases.LeaderCalls(self)
         self.quota = quota.BackendQuota(backend.size, quota.limit(cfg.limits.quota_backend_bytes))
+        self.watchable = WatchableStore()  # its run() is one of the node's tasks
         self._open_store()
         self.auth = AuthStore(backend, cfg.auth.token_ttl)
         self._auth_applier = AuthApplier(self.auth, self.lessor)
@@ -98,7 +100,8 @@ class EtcdServer:
         with self.backend.read() as txn:
             self.lessor.load(txn)
             self.alarms = AlarmStore.load(txn)
-        self.store = KVStore(self.backend, leases=self.lessor)
+        self.store = KVStore(self.backend, leases=self.lessor, observer=self.watchable.record)
+        self.watchable.use(self.store)
         self.kv = KVApplier(self.store, lease_exists=self.lessor.exists)
 
     def attach(self, driver: Driver, peers: PeerNetwork | None) -> None:
@@ -299,6 +302,7 @@ class EtcdServer:
             started = time.perf_counter()
             btx.commit()
             metrics.observe_backend_commit(self.cfg.engine.name, time.perf_counter() - started)
+        self.watchable.committed()
         for request_id, result in results:
             self._wait.trigger(request_id, result)
         self._index_wait.advance(self.applied_index)

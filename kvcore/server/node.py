@@ -143,6 +143,7 @@ class Node:
             asyncio.create_task(driver.run(), name="raft-driver"),
             asyncio.create_task(server.run_compactor(), name="compactor"),
             asyncio.create_task(server.run_lease_expiry(), name="lease-expiry"),
+            asyncio.create_task(server.watchable.run(), name="watch-sync"),
         ]
         background = list(tasks)
         untrack = metrics.track(server)

@@ -9,9 +9,11 @@ from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services.auth import AuthService
 from kvcore.server.services.auth_guard import AuthGuard
 from kvcore.server.services.cluster import ClusterService
+from kvcore.server.services.election import ElectionService
 from kvcore.server.services.kv import KVService
 from kvcore.server.services.lease import LeaseService
 from kvcore.server.services.maintenance import MaintenanceService
+from kvcore.server.services.watch import WatchService
 from kvcore.transport import CallContext, Services
 
 # The metadata key and value with which a client asks to be failed rather than served
@@ -30,6 +32,8 @@ def build(server: EtcdServer) -> Services:
             "etcdserverpb.Cluster": ClusterService(server),
             "etcdserverpb.Lease": LeaseService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),
+            "etcdserverpb.Watch": WatchService(server),
+            "v3electionpb.Election": ElectionService(server),
         }.items()
     }
 

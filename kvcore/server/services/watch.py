@@ -1,0 +1,235 @@
+"""etcdserverpb.Watch: one bidirectional stream carries many watchers (etcd's v3rpc
+watch server).
+
+Requests create watchers, cancel them and ask for progress; responses are the
+created/canceled answers and the watchers' events, in the order the stream queued
+them (see ``kvcore.watch.stream``). Per watcher the session remembers what etcd's
+server remembers: whether it wants prev_kv, fragments, and progress notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from typing import Final
+
+from kvcore import errors
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.mvccpb.kv_pb2 import Event
+from kvcore.server.etcdserver import EtcdServer
+from kvcore.transport import GRPC_OVERHEAD_BYTES, CallContext
+from kvcore.watch.stream import WatchError, WatchStream
+from kvcore.watch.watcher import ALL_WATCHERS, WatchResponse
+
+# How often a progress request made while a watcher was catching up is tried again.
+DEFERRED_PROGRESS_SECONDS: Final = 0.05
+
+
+class WatchService:
+    def __init__(self, server: EtcdServer) -> None:
+        self._server = server
+
+    async def watch(
+        self, requests: AsyncIterator[pb.WatchRequest], ctx: CallContext
+    ) -> AsyncIterator[pb.WatchResponse]:
+        session = _Session(self._server)
+        tasks = [
+            asyncio.create_task(session.receive(requests)),
+            asyncio.create_task(session.notify_progress()),
+        ]
+        try:
+            while True:
+                item = await session.stream.get()
+                if isinstance(item, BaseException):
+                    raise item  # the request stream broke
+                if isinstance(item, pb.WatchResponse):
+                    yield item
+                else:
+                    assert isinstance(item, WatchResponse)
+                    for response in session.encode(item):
+                        yield response
+                    session.sent(item)
+        finally:
+            for task in tasks:
+                task.cancel()
+            session.close()
+
+
+class _Session:
+    def __init__(self, server: EtcdServer) -> None:
+        self._server = server
+        self.stream = WatchStream(server.watchable)
+        self._prev_kv: set[int] = set()
+        self._fragment: set[int] = set()
+        # Watchers that asked for progress_notify -> whether the next tick notifies them
+        # (an event sent since the last tick makes a notification needless).
+        self._progress: dict[int, bool] = {}
+        self._deferred_progress: asyncio.Task | None = None
+
+    async def receive(self, requests: AsyncIterator[pb.WatchRequest]) -> None:
+        try:
+            async for request in requests:
+                self.handle(request)
+                await self.stream.control_room()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken request stream ends the call
+            self.stream.put(exc)
+        # The client closed its side: keep sending, as etcd does, until the call ends.
+
+    def handle(self, request: pb.WatchRequest) -> None:
+        kind = request.WhichOneof("request_union")
+        if kind == "create_request":
+            self._create(request.create_request)
+        elif kind == "cancel_request":
+            self._cancel(request.cancel_request.watch_id)
+        elif kind == "progress_request":
+            self._request_progress()
+
+    def _request_progress(self) -> None:
+        """One progress response for the stream, or later once every watcher is synced."""
+        if self._deferred_progress is None and not self.stream.progress_all():
+            self._deferred_progress = asyncio.create_task(self._retry_progress())
+
+    def _create(self, request: pb.WatchCreateRequest) -> None:
+        key = request.key or b"\0"  # the smallest key
+        end: bytes | None = request.range_end or None
+        if end == b"\0":
+            end = b""  # every key from ``key`` on
+        revision = self.stream.revision
+        start = request.start_revision or revision + 1
+        dropped = frozenset(_FILTERED_EVENT[f] for f in request.filters if f in _FILTERED_EVENT)
+        header = self._server.header(revision)
+        try:
+            watch_id = self.stream.watch(request.watch_id, key, end, start, dropped)
+        except WatchError as exc:
+            self.stream.put(
+                pb.WatchResponse(
+                    header=header,
+                    watch_id=ALL_WATCHERS,
+                    created=True,
+                    canceled=True,
+                    cancel_reason=str(exc),
+                )
+            )
+            return
+        if request.progress_notify:
+            self._progress[watch_id] = True
+        if request.prev_kv:
+            self._prev_kv.add(watch_id)
+        if request.fragment:
+            self._fragment.add(watch_id)
+        self.stream.put(pb.WatchResponse(header=header, watch_id=watch_id, created=True))
+
+    def _cancel(self, watch_id: int) -> None:
+        if not self.stream.cancel(watch_id):
+            return  # etcd answers nothing for an unknown id
+        header = self._server.header(self.stream.revision)
+        self.stream.put(pb.WatchResponse(header=header, watch_id=watch_id, canceled=True))
+        self._progress.pop(watch_id, None)
+        self._prev_kv.discard(watch_id)
+        self._fragment.discard(watch_id)
+
+    async def _retry_progress(self) -> None:
+        while not self.stream.progress_all():
+            await asyncio.sleep(DEFERRED_PROGRESS_SECONDS)
+        self._deferred_progress = None
+
+    async def notify_progress(self) -> None:
+        """Every interval (plus up to 10 % jitter, as etcd), tell each progress_notify
+        watcher that heard no event since the last tick the current revision."""
+        interval = self._server.cfg.watch.progress_notify_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval + random.uniform(0, interval / 10))
+            for watch_id, due in self._progress.items():
+                if due:
+                    self.stream.progress(watch_id)
+                self._progress[watch_id] = True
+
+    def encode(self, response: WatchResponse) -> list[pb.WatchResponse]:
+        """``response`` on the wire: prev_kv filled in if asked, split if asked."""
+        server = self._server
+        out = pb.WatchResponse(
+            header=server.header(response.revision),
+            watch_id=response.watch_id,
+            events=response.events,
+            compact_revision=response.compact_revision,
+            canceled=response.compact_revision != 0,
+        )
+        if response.watch_id in self._prev_kv:
+            for event in out.events:
+                _fill_prev_kv(server, event)
+        if response.watch_id in self._fragment:
+            # etcd lets a watch response exceed the request limit by the same allowance.
+            return fragments(out, server.limits.max_request_bytes + GRPC_OVERHEAD_BYTES)
+        return [out]
+
+    def sent(self, response: WatchResponse) -> None:
+        if response.events and self._progress.get(response.watch_id):
+            self._progress[response.watch_id] = False
+
+    def close(self) -> None:
+        if self._deferred_progress is not None:
+            self._deferred_progress.cancel()
+        self.stream.close()
+
+
+_FILTERED_EVENT = {
+    pb.WatchCreateRequest.NOPUT: Event.PUT,
+    pb.WatchCreateRequest.NODELETE: Event.DELETE,
+}
+
+
+def _fill_prev_kv(server: EtcdServer, event: Event) -> None:
+    """The key's version just before ``event``, unless the event created it; left out
+    when compaction took it, as etcd does."""
+    kv = event.kv
+    if event.type == Event.PUT and kv.create_revision == kv.mod_revision:
+        return
+    with contextlib.suppress(errors.EtcdError):
+        found = server.store.range(kv.key, rev=kv.mod_revision - 1)
+        if found.kvs:
+            event.prev_kv.CopyFrom(found.kvs[0])
+
+
+def fragments(response: pb.WatchResponse, limit: int) -> list[pb.WatchResponse]:
+    """etcd's sendFragments: a response of ``limit`` bytes or more with several events is
+    split into responses under ``limit`` (each with at least one event), all but the
+    last marked ``fragment``."""
+    if response.ByteSize() < limit or len(response.events) < 2:
+        return [response]
+    shell = pb.WatchResponse()
+    shell.CopyFrom(response)
+    del shell.events[:]
+    shell.fragment = True
+    base = shell.ByteSize()
+    parts = []
+    events = list(response.events)
+    index = 0
+    while True:
+        part = pb.WatchResponse()
+        part.CopyFrom(shell)
+        size = base
+        for event in events[index:]:
+            grown = size + _field_size(event.ByteSize())
+            if len(part.events) >= 1 and grown >= limit:
+                break
+            part.events.append(event)
+            size = grown
+            index += 1
+        if index == len(events):
+            part.fragment = False
+        parts.append(part)
+        if not part.fragment:
+            return parts
+
+
+def _field_size(length: int) -> int:
+    """Bytes a length-delimited field of tag 11 (events) takes for ``length`` bytes."""
+    return 1 + _varint_size(length) + length
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)

@@ -1,0 +1,143 @@
+"""One client stream: its watchers by id and the responses queued for it (etcd's
+watchStream and its channel).
+
+Responses wait in one queue in the order they were made, so a watcher's "created"
+answer always goes out before its events. The watchers' responses count against a
+fixed capacity (etcd's chanBufLen): when a client reads too slowly the queue fills, the
+watchable store stops offering, and the watchers fall back to catching up from history.
+Control answers (created, canceled) are never refused; instead the stream's reader
+waits for room (:meth:`WatchStream.control_room`) before it takes the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Final
+
+from kvcore.watch.watchable import WatchableStore
+from kvcore.watch.watcher import Watcher, WatchResponse
+
+# etcd's chanBufLen: watcher responses a stream holds before its watchers become victims.
+CAPACITY: Final = 128
+# Control answers a stream holds before it stops reading requests (etcd's ctrlStreamBufLen).
+CONTROL_CAPACITY: Final = 16
+# A watch id of 0 in a create request asks the stream to choose one (etcd's AutoWatchID).
+AUTO_WATCH_ID: Final = 0
+
+
+class WatchError(Exception):
+    """A watcher that cannot be created; the message is etcd's cancel_reason."""
+
+
+EMPTY_RANGE = "mvcc: watcher range is empty"
+DUPLICATE_ID = "mvcc: duplicate watch ID provided on the WatchStream"
+
+
+class WatchStream:
+    def __init__(self, watchable: WatchableStore, capacity: int = CAPACITY) -> None:
+        self._watchable = watchable
+        self._capacity = capacity
+        self._watchers: dict[int, Watcher] = {}
+        self._next_id = AUTO_WATCH_ID
+        self._queue: deque[tuple[object, bool]] = deque()
+        self._offered = 0  # watcher responses in the queue
+        self._controls = 0  # control answers in the queue
+        self._ready = asyncio.Event()
+        self._control_taken = asyncio.Event()
+        self._closed = False
+
+    @property
+    def revision(self) -> int:
+        return self._watchable.revision
+
+    def watch(
+        self,
+        watch_id: int,
+        key: bytes,
+        end: bytes | None,
+        start_rev: int,
+        dropped: frozenset[int] = frozenset(),
+    ) -> int:
+        """Add a watcher (see :meth:`WatchableStore.watch`); returns its id, the given
+        one or, for AUTO_WATCH_ID, the lowest free one not handed out before."""
+        if end and key >= end:
+            raise WatchError(EMPTY_RANGE)
+        if watch_id == AUTO_WATCH_ID:
+            while self._next_id in self._watchers:
+                self._next_id += 1
+            watch_id = self._next_id
+            self._next_id += 1
+        elif watch_id in self._watchers:
+            raise WatchError(DUPLICATE_ID)
+        watcher = self._watchable.watch(watch_id, key, end, start_rev, self, dropped)
+        self._watchers[watch_id] = watcher
+        return watch_id
+
+    def cancel(self, watch_id: int) -> bool:
+        """Remove a watcher; False if this stream has none by that id."""
+        watcher = self._watchers.pop(watch_id, None)
+        if watcher is None:
+            return False
+        self._watchable.cancel(watcher)
+        return True
+
+    def progress(self, watch_id: int) -> None:
+        """Have the watcher ``watch_id`` told the current revision, if it is synced."""
+        watcher = self._watchers.get(watch_id)
+        if watcher is not None:
+            self._watchable.progress(watcher)
+
+    def progress_all(self) -> bool:
+        """One progress response for the whole stream; False while a watcher catches up."""
+        return self._watchable.progress_all(self._watchers.values(), self)
+
+    def offer(self, response: WatchResponse) -> bool:
+        if self._closed:
+            return True  # nobody reads any more: accept and forget
+        if self._offered >= self._capacity:
+            return False
+        self._offered += 1
+        self._push(response, offered=True)
+        return True
+
+    def put(self, item: object) -> None:
+        """Queue a control answer (or anything else for the reader), never refused."""
+        self._controls += 1
+        self._push(item, offered=False)
+
+    async def control_room(self) -> None:
+        """Wait until fewer than CONTROL_CAPACITY control answers are queued: a client
+        that sends requests but reads no answers is read no further."""
+        while self._controls >= CONTROL_CAPACITY:
+            self._control_taken.clear()
+            await self._control_taken.wait()
+
+    def _push(self, item: object, offered: bool) -> None:
+        self._queue.append((item, offered))
+        self._ready.set()
+
+    async def get(self) -> object:
+        """The next queued item, in order; waits for one."""
+        while not self._queue:
+            self._ready.clear()
+            await self._ready.wait()
+        item, offered = self._queue.popleft()
+        if not offered:
+            self._controls -= 1
+            self._control_taken.set()
+        else:
+            self._offered -= 1
+            if self._offered == self._capacity // 2:
+                # Half empty: room for many victims at once, so that they share one
+                # read of history when they catch up.
+                self._watchable.kick()
+        return item
+
+    def close(self) -> None:
+        """Cancel every watcher; the stream is done."""
+        self._closed = True
+        for watcher in self._watchers.values():
+            self._watchable.cancel(watcher)
+        self._watchers.clear()
+        self._queue.clear()
