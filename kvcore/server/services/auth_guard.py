@@ -50,6 +50,18 @@ _UNCONVERTED = {
         (errors.INVALID_AUTH_TOKEN, "auth: invalid auth token"),
     )
 }
+
+
+# etcd's Election server reads through an embedded client and passes its errors on
+# with code Unknown.
+def _as_unknown(exc: errors.EtcdError) -> errors.EtcdError:
+    return errors.EtcdError(errors.Code.UNKNOWN, exc.message)
+
+
+_TRANSLATIONS: dict[str, Callable[[errors.EtcdError], errors.EtcdError]] = {
+    "etcdserverpb.Maintenance": lambda exc: _UNCONVERTED.get(exc, exc),
+    "v3electionpb.Election": _as_unknown,
+}
 # Calls that never look at a token in etcd (Authenticate makes one).
 _UNCHECKED_CALLS = frozenset(
     {
@@ -60,6 +72,8 @@ _UNCHECKED_CALLS = frozenset(
         ("etcdserverpb.Cluster", "member_update"),
         ("etcdserverpb.Lease", "lease_keep_alive"),
         ("etcdserverpb.Lease", "lease_leases"),
+        # Checked at each watch creation instead (see watch_refusal).
+        ("etcdserverpb.Watch", "watch"),
     }
 )
 
@@ -119,7 +133,7 @@ class AuthGuard:
         self._server = server
         self._service = service
         self._impl = impl
-        self._unconverted = service == "etcdserverpb.Maintenance"
+        self._translate = _TRANSLATIONS.get(service)
 
     def __getattr__(self, name: str) -> Any:
         handler = getattr(self._impl, name)
@@ -129,19 +143,23 @@ class AuthGuard:
         elif inspect.iscoroutinefunction(handler):
             guarded = self._unary(handler, call in _ADMIN_CALLS, _local_read(call))
         else:
-            guarded = self._streaming(handler, call in _ADMIN_CALLS)
+            guarded = self._streaming(handler, call in _ADMIN_CALLS, _local_read(call))
         setattr(self, name, guarded)  # built once: later lookups find the attribute
         return guarded
 
-    async def _admit(self, ctx: CallContext, admin: bool) -> AuthInfo | None:
-        """The caller, once known to be allowed the call (root, for an admin call)."""
+    async def _admit(
+        self, ctx: CallContext, admin: bool, local_read: Callable | None, request: Any
+    ) -> tuple[AuthInfo | None, bool]:
+        """The caller, once allowed the call (root for an admin call, the read for a
+        local one), and whether the call is such a read."""
         try:
             info = await caller_of(self._server, ctx)
             if admin:
                 self._server.auth.check_admin(info)
+            reads = local_read is not None and local_read(self._server, info, request)
         except errors.EtcdError as exc:
-            raise (_UNCONVERTED.get(exc, exc) if self._unconverted else exc) from None
-        return info
+            raise (self._translate(exc) if self._translate else exc) from None
+        return info, reads
 
     def _unary(self, handler: Callable, admin: bool, local_read: Callable | None) -> Any:
         auth = self._server.auth
@@ -149,8 +167,7 @@ class AuthGuard:
         async def guarded(request: Any, ctx: CallContext) -> Any:
             if not auth.enabled and TOKEN_KEY not in ctx.metadata:
                 return await handler(request, ctx)  # nothing to check: the common case
-            info = await self._admit(ctx, admin)
-            reads = local_read is not None and local_read(self._server, info, request)
+            info, reads = await self._admit(ctx, admin, local_read, request)
             token = CALLER.set(info)
             try:
                 response = await handler(request, ctx)
@@ -162,9 +179,10 @@ class AuthGuard:
 
         return guarded
 
-    def _streaming(self, handler: Callable, admin: bool) -> Any:
+    def _streaming(self, handler: Callable, admin: bool, local_read: Callable | None) -> Any:
         async def guarded(request: Any, ctx: CallContext) -> AsyncIterator[Any]:
-            token = CALLER.set(await self._admit(ctx, admin))
+            info, _ = await self._admit(ctx, admin, local_read, request)
+            token = CALLER.set(info)
             try:
                 async for response in handler(request, ctx):
                     yield response
@@ -196,6 +214,13 @@ def _check_lease_keys(server: EtcdServer, info: AuthInfo | None, request: Any) -
     return True
 
 
+def _check_election(server: EtcdServer, info: AuthInfo | None, request: Any) -> bool:
+    """An election is read from the keys under ``name/``."""
+    prefix = request.name + b"/"
+    server.auth.check_range(info, prefix, prefix[:-1] + b"0")  # "0" follows "/"
+    return True
+
+
 def _local_read(call: tuple[str, str]) -> Callable | None:
     """The check for a call that reads what this member holds, if ``call`` is one; it
     returns whether the request is such a read."""
@@ -203,4 +228,6 @@ def _local_read(call: tuple[str, str]) -> Callable | None:
         ("etcdserverpb.KV", "range"): _check_range,
         ("etcdserverpb.KV", "txn"): _check_read_only_txn,
         ("etcdserverpb.Lease", "lease_time_to_live"): _check_lease_keys,
+        ("v3electionpb.Election", "leader"): _check_election,
+        ("v3electionpb.Election", "observe"): _check_election,
     }.get(call)
