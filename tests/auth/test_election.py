@@ -36,6 +36,7 @@ def _story(server: Server) -> list[str]:
 
 
 @pytest.mark.etcd
+@pytest.mark.slow  # the default run keeps to KV, auth, lease and watch
 def test_election_leader_under_auth_as_etcd(nodes: NodeFactory) -> None:
     kvcore, etcd = nodes.start("kvcore"), nodes.start("etcd")
     got = _story(kvcore)

@@ -17,7 +17,8 @@ from support.ports import HOST, free_port
 from support.process import Supervisor
 from support.servers import KvcoreServer, NodeFactory, kvcore_config, write_yaml
 
-pytestmark = pytest.mark.etcd
+# The gateway only maps onto the services the gRPC tests cover: left to the full run.
+pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 
 class HttpKvcore(KvcoreServer):

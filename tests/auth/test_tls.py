@@ -194,6 +194,7 @@ def test_tls_without_client_cert_auth(
 
 
 @pytest.mark.etcd
+@pytest.mark.slow  # test_client_cert_auth_takes_the_user_from_the_common_name is quicker
 def test_client_cert_auth_as_etcd(
     supervisor: Supervisor, nodes: NodeFactory, tmp_path: Path, authority: Authority
 ) -> None:

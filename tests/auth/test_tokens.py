@@ -89,6 +89,7 @@ def test_tokens_as_etcd_treats_them(nodes: NodeFactory) -> None:
     assert _token_story(kvcore) == _token_story(etcd)
 
 
+@pytest.mark.slow  # waits out a TTL
 def test_an_unused_token_expires_after_its_ttl(nodes: NodeFactory) -> None:
     server = nodes.start("kvcore", auth={"token_ttl": 1})
     with AuthClient(server.endpoint) as client:
