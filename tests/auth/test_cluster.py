@@ -11,6 +11,7 @@ from support.process import Supervisor
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
+from . import steps
 from .authclient import AuthClient, failure
 
 ROOT = ("--user", "root:rootpw")
@@ -28,20 +29,9 @@ def test_auth_flows_on_a_three_member_cluster(supervisor: Supervisor, tmp_path: 
         cluster.start()
         names = sorted(cluster.members)
         first, second, third = (cluster.etcdctl([cluster[n]]) for n in names)
-        for args in [
-            ("user", "add", "root:rootpw"),
-            ("role", "add", "root"),
-            ("user", "grant-role", "root", "root"),
-        ]:
-            first.run(*args).check()
-        second.run("auth", "enable").check()
-        for args in [
-            ("user", "add", "u:upw"),
-            ("role", "add", "r"),
-            ("role", "grant-permission", "r", "readwrite", "p/", "--prefix"),
-            ("user", "grant-role", "u", "r"),
-        ]:
-            third.run(*ROOT, *args).check()
+        steps.run(first, steps.ROOT)
+        steps.run(second, steps.ENABLE)
+        steps.run(third, steps.LIMITED_USER, *ROOT)
         for name, ctl in zip(names, (first, second, third), strict=True):
             assert _error(ctl.run("get", "p/")) == "Error: etcdserver: user name is empty"
             ctl.run(*USER, "put", f"p/{name}", name).check()

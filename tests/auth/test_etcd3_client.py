@@ -14,6 +14,7 @@ import pytest
 from support.process import Supervisor
 from support.servers import NodeFactory
 
+from . import steps
 from .certs import Authority, KeyPair
 from .test_tls import TlsEtcd, _start, _TlsServer
 
@@ -39,18 +40,7 @@ def _probe(server: _TlsServer, client: KeyPair, user: str, password: str) -> Any
 
 
 def _setup(server: _TlsServer, root: KeyPair) -> None:
-    ctl = server.ctl(root)
-    for args in [
-        ("user", "add", "root:rootpw"),
-        ("role", "add", "root"),
-        ("user", "grant-role", "root", "root"),
-        ("user", "add", "u:upw"),
-        ("role", "add", "r"),
-        ("role", "grant-permission", "r", "readwrite", "p/", "--prefix"),
-        ("user", "grant-role", "u", "r"),
-        ("auth", "enable"),
-    ]:
-        ctl.run(*args).check()
+    steps.run(server.ctl(root), steps.ROOT + steps.LIMITED_USER + steps.ENABLE)
 
 
 def test_etcd3_client_as_a_limited_user(

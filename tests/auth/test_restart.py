@@ -10,6 +10,7 @@ from support.servers import KvcoreServer, NodeFactory
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
+from . import steps
 from .authclient import AuthClient
 
 
@@ -29,18 +30,8 @@ def test_auth_survives_restart(supervisor: Supervisor, tmp_path: Path, nodes: No
     nodes.adopt(server)
     server.start()
     ctl = server.etcdctl()
-    for args in [
-        ("user", "add", "root:rootpw"),
-        ("role", "add", "root"),
-        ("user", "grant-role", "root", "root"),
-        ("user", "add", "u:upw"),
-        ("role", "add", "r"),
-        ("role", "grant-permission", "r", "readwrite", "p/", "--prefix"),
-        ("user", "grant-role", "u", "r"),
-        ("auth", "enable"),
-        ("--user", "u:upw", "put", "p/a", "1"),
-    ]:
-        ctl.run(*args).check()
+    steps.run(ctl, steps.ROOT + steps.LIMITED_USER + steps.ENABLE)
+    ctl.run("--user", "u:upw", "put", "p/a", "1").check()
     server.restart()
     assert ctl.run("get", "p/a").stderr.strip().endswith("Error: etcdserver: user name is empty")
     assert ctl.run("--user", "u:upw", "get", "p/a", "--print-value-only").check().stdout == "1\n"
