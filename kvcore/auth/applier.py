@@ -157,7 +157,7 @@ class AuthApplier:
         if user is None or user.options.no_password:
             raise errors.AUTH_FAILED
         # The password was checked before proposing: the log never holds it.
-        token = self.store.tokens.assign(body.simple_token, index, body.name)
+        token = self.store.tokens.assign(body.simple_token, index, body.name, self.store.revision)
         return pb.AuthenticateResponse(token=token)
 
     # --- users ---------------------------------------------------------------------

@@ -9,25 +9,33 @@ Every check raises etcd's error or returns None; with auth disabled every check 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from kvcore import errors
 from kvcore.api.authpb.auth_pb2 import Permission
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.auth import records
+from kvcore.auth.info import AuthInfo
 from kvcore.auth.permissions import UserPermissions
-from kvcore.auth.tokens import SimpleTokens
 from kvcore.backend import Backend, ReadTxn
 
 ROOT_USER = "root"
 ROOT_ROLE = "root"
 
 
-@dataclass(frozen=True, slots=True)
-class AuthInfo:
-    """Who makes a request, and the auth revision their credentials were checked at."""
+class Tokens(Protocol):
+    """A token provider: simple tokens (kvcore.auth.tokens) or JWT (jwt_tokens)."""
 
-    username: str
-    revision: int
+    def assign(self, prefix: str, index: int, username: str, revision: int) -> str:
+        """A new token for ``username``, logged in at auth ``revision`` by the entry at
+        raft ``index``; ``prefix`` is the random part the proposer drew."""
+
+    def info(self, token: str, revision: int) -> AuthInfo | None:
+        """Who ``token`` names (``revision``: the current one), or None if not valid."""
+
+    def invalidate_user(self, username: str) -> None: ...
+
+    def clear(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +45,9 @@ class _UserView:
 
 
 class AuthStore:
-    def __init__(self, backend: Backend, token_ttl: float) -> None:
+    def __init__(self, backend: Backend, tokens: Tokens) -> None:
         self._backend = backend
-        self.tokens = SimpleTokens(token_ttl)
+        self.tokens = tokens
         self.enabled = False
         self.revision = records.INITIAL_REVISION
         self._users: dict[str, _UserView] = {}
@@ -68,11 +76,12 @@ class AuthStore:
     # --- who is calling --------------------------------------------------------------
 
     def info_from_token(self, token: str) -> AuthInfo:
-        """The caller a token names, at the current auth revision."""
-        username = self.tokens.user(token)
-        if username is None:
+        """The caller a token names, at the auth revision it carries (a JWT's) or else
+        the current one."""
+        info = self.tokens.info(token, self.revision)
+        if info is None:
             raise errors.INVALID_AUTH_TOKEN
-        return AuthInfo(username, self.revision)
+        return info
 
     def password_hash(self, username: str) -> tuple[bytes, int]:
         """The stored hash of ``username``'s password and the auth revision it was read

@@ -15,6 +15,8 @@ import string
 import time
 from collections.abc import Callable
 
+from kvcore.auth.info import AuthInfo
+
 _LETTERS = string.ascii_letters
 _PREFIX_LENGTH = 16
 
@@ -38,15 +40,20 @@ class SimpleTokens:
         self._users: dict[str, str] = {}  # token -> user name
         self._expiry: dict[str, float] = {}
 
-    def assign(self, prefix: str, index: int, username: str) -> str:
+    def assign(self, prefix: str, index: int, username: str, revision: int) -> str:
         self._expire()
         token = f"{prefix}.{index}"
         self._users[token] = username
         self._expiry[token] = self._clock() + self._ttl
         return token
 
-    def user(self, token: str) -> str | None:
-        """The user ``token`` was given to, renewing it; None if unknown or expired."""
+    def info(self, token: str, revision: int) -> AuthInfo | None:
+        """The user ``token`` was given to, at ``revision`` (the current one: a simple
+        token names no revision), renewing it; None if unknown or expired."""
+        username = self._user(token)
+        return AuthInfo(username, revision) if username is not None else None
+
+    def _user(self, token: str) -> str | None:
         expiry = self._expiry.get(token)
         if expiry is None:
             return None

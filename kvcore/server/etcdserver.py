@@ -24,6 +24,7 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, RequestHeader
 from kvcore.auth import caller
 from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
+from kvcore.auth.providers import token_provider
 from kvcore.auth.store import AuthStore
 from kvcore.backend import Backend, DetachedReads, WriteTxn
 from kvcore.config import NodeConfig
@@ -79,7 +80,7 @@ class EtcdServer:
         self.quota = quota.BackendQuota(backend.size, quota.limit(cfg.limits.quota_backend_bytes))
         self.watchable = WatchableStore()  # its run() is one of the node's tasks
         self._open_store()
-        self.auth = AuthStore(backend, cfg.auth.token_ttl)
+        self.auth = AuthStore(backend, token_provider(cfg.auth))
         self._auth_applier = AuthApplier(self.auth, self.lessor)
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)

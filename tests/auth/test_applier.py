@@ -15,6 +15,7 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalAuthenticateRequest, RequestHeader
 from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
 from kvcore.auth.store import AuthInfo, AuthStore
+from kvcore.auth.tokens import SimpleTokens
 from kvcore.lease.lessor import Lessor
 
 
@@ -23,7 +24,7 @@ class Auth:
 
     def __init__(self) -> None:
         self.backend = MemoryEngine().open(Path("."), schema.ALL_BUCKETS, MemoryOptions())
-        self.store = AuthStore(self.backend, token_ttl=300)
+        self.store = AuthStore(self.backend, SimpleTokens(ttl=300))
         self.applier = AuthApplier(self.store, Lessor(min_ttl=1))
         self.index = 0
 

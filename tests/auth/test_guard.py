@@ -15,6 +15,7 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalAuthenticateRequest, RequestHeader
 from kvcore.auth import caller
 from kvcore.auth.store import AuthStore
+from kvcore.auth.tokens import SimpleTokens
 from kvcore.server.services.auth_guard import AuthGuard
 from kvcore.transport import StaticCallContext
 
@@ -119,5 +120,5 @@ async def _hash(request: pb.HashRequest, ctx: Any) -> pb.HashResponse:
 
 
 def test_store_is_rebuilt_from_the_backend(auth: Auth) -> None:
-    again = AuthStore(auth.backend, token_ttl=300)
+    again = AuthStore(auth.backend, SimpleTokens(ttl=300))
     assert (again.enabled, again.revision) == (True, auth.store.revision)

@@ -6,6 +6,8 @@ import pytest
 
 from kvcore.api.authpb.auth_pb2 import Permission, Role
 from kvcore.auth import passwords
+from kvcore.auth.info import AuthInfo
+from kvcore.auth.jwt_tokens import SIGN_METHODS, JwtTokens
 from kvcore.auth.permissions import IntervalSet, UserPermissions, is_valid_permission_range
 from kvcore.auth.tokens import SimpleTokens, token_index
 
@@ -89,18 +91,54 @@ class FakeClock:
 def test_simple_tokens_expire_unless_used_and_die_with_their_user() -> None:
     clock = FakeClock()
     tokens = SimpleTokens(ttl=10, clock=clock)
-    alice = tokens.assign("abc", 7, "alice")
-    bob = tokens.assign("def", 8, "bob")
+    alice = tokens.assign("abc", 7, "alice", 3)
+    bob = tokens.assign("def", 8, "bob", 3)
     assert alice == "abc.7" and token_index(alice) == 7
     clock.now = 8
-    assert tokens.user(alice) == "alice"  # renews alice's token only
+    assert tokens.info(alice, 5) == AuthInfo("alice", 5)  # renews alice's token only
     clock.now = 15
-    assert tokens.user(bob) is None
-    assert tokens.user(alice) == "alice"
+    assert tokens.info(bob, 5) is None
+    assert tokens.info(alice, 5) == AuthInfo("alice", 5)
     tokens.invalidate_user("alice")
-    assert tokens.user(alice) is None
+    assert tokens.info(alice, 5) is None
 
 
 @pytest.mark.parametrize("token", ["abc", "abc.", "abc.x", "a.b.1", ""])
 def test_malformed_tokens_have_no_index(token: str) -> None:
     assert token_index(token) is None
+
+
+def _private_key(method: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    curves = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
+    key = (
+        ec.generate_private_key(curves[method])
+        if method in curves
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@pytest.mark.parametrize("method", ["RS256", "ES256", "ES512"])
+def test_jwt_tokens_carry_their_revision_and_expire(method: str) -> None:
+    assert method in SIGN_METHODS
+    clock = FakeClock()
+    tokens = JwtTokens(method, _private_key(method), ttl=60, clock=clock)
+    token = tokens.assign("", 9, "alice", 4)
+    assert tokens.info(token, 7) == AuthInfo("alice", 4)  # the revision at login
+    header, claims, signature = token.split(".")
+    forged = ".".join(
+        [header, claims.replace(claims[5], "A" if claims[5] != "A" else "B"), signature]
+    )
+    assert tokens.info(forged, 7) is None
+    stranger = JwtTokens(method, _private_key(method), ttl=60, clock=clock)
+    assert stranger.info(token, 7) is None
+    assert tokens.info("not.a.token", 7) is None
+    clock.now = 61
+    assert tokens.info(token, 7) is None
