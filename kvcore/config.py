@@ -133,6 +133,20 @@ class AutoCompactionConfig(_Strict):
         return self
 
 
+class JwtConfig(_Strict):
+    # etcd's --auth-token=jwt,priv-key=...,sign-method=...,ttl=...
+    sign_method: Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"] = "RS256"
+    private_key: Path = Field(description="PEM private key the tokens are signed with")
+    ttl: float = Field(default=300, gt=0)
+
+
+class AuthConfig(_Strict):
+    # etcd's --auth-token-ttl: an unused simple token expires after this many seconds.
+    token_ttl: float = Field(default=300, gt=0)
+    # JWT tokens instead of simple ones: every member needs the same key.
+    jwt: JwtConfig | None = None
+
+
 class WatchConfig(_Strict):
     # etcd's --experimental-watch-progress-notify-interval: how often a watcher that asked
     # for progress_notify hears the current revision when no event came (etcd: 10 min,
@@ -170,6 +184,7 @@ class NodeConfig(_Strict):
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
     compaction: CompactionConfig = Field(default_factory=CompactionConfig)
     auto_compaction: AutoCompactionConfig = Field(default_factory=AutoCompactionConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
     watch: WatchConfig = Field(default_factory=WatchConfig)
 
     @model_validator(mode="after")

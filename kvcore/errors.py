@@ -118,6 +118,10 @@ AUTH_NOT_ENABLED = _e(_PRECOND, "etcdserver: authentication is not enabled")
 INVALID_AUTH_TOKEN = _e(Code.UNAUTHENTICATED, "etcdserver: invalid auth token")
 INVALID_AUTH_MGMT = _e(_INVALID, "etcdserver: invalid auth management")
 AUTH_OLD_REVISION = _e(_INVALID, "etcdserver: revision of auth store is old")
+# etcd has no gRPC error for this one: it reaches clients as its internal error, unknown.
+NO_PASSWORD_USER = _e(
+    Code.UNKNOWN, "auth: authentication failed, password was given for no password user"
+)
 
 # Cluster health
 NO_LEADER = _e(_UNAVAILABLE, "etcdserver: no leader")

@@ -38,9 +38,7 @@ class Registry:
                     self._pm.load_setuptools_entrypoints(group)
                 except Exception as exc:  # a broken third-party plugin names itself
                     raise PluginError(f"loading {group} plugins failed: {exc}") from exc
-        self.engines: dict[str, Engine] = _by_name(
-            "engine", self._pm.hook.kvcore_engines()
-        )
+        self.engines: dict[str, Engine] = _by_name("engine", self._pm.hook.kvcore_engines())
         self.transports: dict[str, Transport] = _by_name(
             "transport", self._pm.hook.kvcore_transports()
         )
@@ -67,6 +65,4 @@ def _lookup(kind: str, table: dict, name: str):
         return table[name]
     except KeyError:
         installed = ", ".join(sorted(table)) or "none"
-        raise PluginError(
-            f"unknown {kind} {name!r}; installed {kind}s: {installed}"
-        ) from None
+        raise PluginError(f"unknown {kind} {name!r}; installed {kind}s: {installed}") from None

@@ -35,6 +35,11 @@ class CallContext(Protocol):
     ``metadata`` holds request metadata with lower-case keys (gRPC metadata, or HTTP
     headers mapped the same way: ``token``, ``hasleader``, ...). A transport may compute
     both lazily: most calls never look.
+
+    A transport that verifies client certificates also gives ``common_name``: the
+    verified certificate's common name, "" without one. Under client-cert auth a
+    request without a token is made as that user (etcd ignores certificates on its
+    HTTP gateway, so a transport without the attribute names nobody this way).
     """
 
     @property
@@ -50,6 +55,7 @@ class StaticCallContext:
 
     metadata: Mapping[str, str] = field(default_factory=dict)
     peer: str = ""
+    common_name: str = ""
 
 
 Services = Mapping[str, object]

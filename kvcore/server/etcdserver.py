@@ -21,7 +21,11 @@ from typing import Any
 
 from kvcore import backend_stream, errors, metrics, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, RequestHeader
+from kvcore.auth import caller
+from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
+from kvcore.auth.providers import token_provider
+from kvcore.auth.store import AuthStore
 from kvcore.backend import Backend, DetachedReads, WriteTxn
 from kvcore.config import NodeConfig
 from kvcore.lease.expiry import run_expiry
@@ -76,6 +80,8 @@ class EtcdServer:
         self.quota = quota.BackendQuota(backend.size, quota.limit(cfg.limits.quota_backend_bytes))
         self.watchable = WatchableStore()  # its run() is one of the node's tasks
         self._open_store()
+        self.auth = AuthStore(backend, token_provider(cfg.auth))
+        self._auth_applier = AuthApplier(self.auth, self.lessor)
         with backend.read() as txn:
             self.applied_index, self.applied_term = applied.read(txn)
         self.conf_state = snapshot.metadata.conf_state
@@ -161,6 +167,7 @@ class EtcdServer:
             await self._raise_no_space()
         request_id = self._ids.next()
         request.header.ID = request_id
+        caller.stamp(request.header)
         data = request.SerializeToString()
         if len(data) > self.limits.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
@@ -255,6 +262,7 @@ class EtcdServer:
         """Replace the whole state with a snapshot's (one the leader sent)."""
         backend_stream.load(self.backend, schema.ALL_BUCKETS, [snapshot.data])
         self._open_store()
+        self.auth.reload()
         with self.backend.read() as txn:
             membership = Membership.load(txn, self.identity.member_id)
         if membership is not None:
@@ -283,7 +291,8 @@ class EtcdServer:
                     request = InternalRaftRequest.FromString(entry.data)
                     name, body = _body(request)
                     members_changed |= name.startswith("member_")
-                    results.append((request.header.ID, self._apply_request(btx, name, body)))
+                    result = self._apply_authorized(btx, entry.index, request.header, name, body)
+                    results.append((request.header.ID, result))
                 elif entry.index > self.applied_index and self.is_leader:
                     # A new leader's empty entry: every earlier term's entry is applied,
                     # so the lessor starts every lease's clock afresh (etcd's Promote).
@@ -317,6 +326,18 @@ class EtcdServer:
         self.conf_state = self.driver.node.apply_conf_change(cc)
         conf_apply.apply_conf_change(btx, self.membership, cc, ctx)
         return ctx.request_id, None
+
+    def _apply_authorized(
+        self, btx: WriteTxn, index: int, header: RequestHeader, name: str, body: Any
+    ) -> Any:
+        """Apply a request as the caller its header names, if they may make it."""
+        try:
+            self._auth_applier.authorize(header, name, body)
+            if name in AUTH_REQUESTS:
+                return self.stamp(self._auth_applier.apply(btx, name, body, index))
+        except errors.EtcdError as exc:
+            return exc
+        return self._apply_request(btx, name, body)
 
     def _apply_request(self, btx: WriteTxn, name: str, body: Any) -> Any:
         try:
@@ -383,12 +404,13 @@ class EtcdServer:
 
     async def run_lease_expiry(self) -> None:
         """Revoke, through raft, the leases that expire while this member leads."""
-        await run_expiry(
-            self.lessor,
-            lambda lease_id: self.propose(
-                InternalRaftRequest(lease_revoke=pb.LeaseRevokeRequest(ID=lease_id))
-            ),
-        )
+
+        async def revoke(lease_id: int) -> Any:
+            with caller.as_root(self.auth):  # etcd revokes expired leases as root
+                request = InternalRaftRequest(lease_revoke=pb.LeaseRevokeRequest(ID=lease_id))
+                return await self.propose(request)
+
+        await run_expiry(self.lessor, revoke)
 
     def _members_changed(self) -> None:
         if self.peers is not None:

@@ -9,7 +9,7 @@ import grpc
 from kvcore.api.kvcorepb.peer_pb2 import MembersRequest
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub
 
-from .peer_wire import CHANNEL_OPTIONS, target
+from .peer_wire import open_channel, target
 
 # One peer's share of the time: a black-holed address must leave time for the others.
 ATTEMPT_TIMEOUT = 1.0
@@ -17,8 +17,11 @@ ATTEMPT_TIMEOUT = 1.0
 ROUND_PAUSE = 0.05
 
 
-async def fetch_members(peer_urls: list[str], timeout: float) -> bytes:
-    """The first answer of the peers' Members RPC, tried in turn until ``timeout``."""
+async def fetch_members(
+    peer_urls: list[str], timeout: float, credentials: grpc.ChannelCredentials | None = None
+) -> bytes:
+    """The first answer of the peers' Members RPC, tried in turn until ``timeout``
+    (over TLS given ``credentials``)."""
     targets = [target(url) for url in peer_urls]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -28,7 +31,7 @@ async def fetch_members(peer_urls: list[str], timeout: float) -> bytes:
             left = deadline - loop.time()
             if left <= 0:
                 break
-            async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+            async with open_channel(address, credentials) as channel:
                 try:
                     call = PeerStub(channel).Members(
                         MembersRequest(), timeout=min(left, ATTEMPT_TIMEOUT)

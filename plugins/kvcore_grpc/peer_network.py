@@ -19,6 +19,7 @@ from .binding import bind_and_start
 from .peer_sender import PeerSender
 from .peer_service import PeerService
 from .peer_wire import SERVER_OPTIONS, target
+from .tls import TlsOptions, channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,18 @@ class GrpcPeerNetwork:
     client load and peer traffic do not share a server's limits.
     """
 
-    def __init__(self, address: str, local_id: int, cluster_id: int, handler: PeerHandler) -> None:
+    def __init__(
+        self,
+        address: str,
+        local_id: int,
+        cluster_id: int,
+        handler: PeerHandler,
+        tls: TlsOptions | None = None,
+    ) -> None:
         self.address = address
+        self._tls = tls
+        # Read once: a member's certificate files are not reread for each peer.
+        self._credentials = channel_credentials(tls) if tls else None
         self._local_id = local_id
         self._cluster_id = cluster_id
         self._handler = handler
@@ -45,7 +56,8 @@ class GrpcPeerNetwork:
         server = grpc.aio.server(options=SERVER_OPTIONS)
         service = PeerService(self._local_id, self._cluster_id, self._handler)
         add_PeerServicer_to_server(service, server)
-        await bind_and_start(server, self.address, "peers")
+        credentials = server_credentials(self._tls) if self._tls else None
+        await bind_and_start(server, self.address, "peers", credentials)
         self._server, self._service = server, service
 
     async def stop(self, grace: float) -> None:
@@ -74,7 +86,12 @@ class GrpcPeerNetwork:
         for peer_id, address in wanted.items():
             if peer_id not in self._senders:
                 self._senders[peer_id] = PeerSender(
-                    peer_id, address, self._local_id, self._cluster_id, self._handler
+                    peer_id,
+                    address,
+                    self._local_id,
+                    self._cluster_id,
+                    self._handler,
+                    self._credentials,
                 )
 
     def send(self, messages: list[Message]) -> None:

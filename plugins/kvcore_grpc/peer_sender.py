@@ -17,7 +17,7 @@ from kvcore.raft.messages import Message, MessageType
 from kvcore.transport import PeerHandler
 
 from .peer_snapshot import snapshot_chunks
-from .peer_wire import ACCEPTED_KEY, CHANNEL_OPTIONS
+from .peer_wire import ACCEPTED_KEY, open_channel
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,13 @@ class PeerSender:
     """
 
     def __init__(
-        self, peer_id: int, target: str, local_id: int, cluster_id: int, handler: PeerHandler
+        self,
+        peer_id: int,
+        target: str,
+        local_id: int,
+        cluster_id: int,
+        handler: PeerHandler,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.peer_id = peer_id
         self.target = target
@@ -64,7 +70,7 @@ class PeerSender:
         self._cluster_id = cluster_id
         self._handler = handler
         self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_SIZE)
-        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._channel = open_channel(target, credentials)
         self.stub = PeerStub(self._channel)
         self._down = False
         self._tasks: set[asyncio.Task] = set()

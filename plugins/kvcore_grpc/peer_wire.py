@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import grpc
+
 # Raft caps an APP message near 1 MiB (max_size_per_msg) but a batch of them, or one
 # large entry, can be bigger; snapshot chunks are ~1 MiB. Well above both.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -47,8 +49,17 @@ SERVER_OPTIONS = [
 
 
 def target(url: str) -> str:
-    """``http://host:port`` -> ``host:port``, the gRPC target of a peer URL."""
+    """``http://host:port`` -> ``host:port``, the gRPC target of a peer URL. https is
+    taken too, as etcd writes the URLs of TLS peers; the peer listener's TLS options,
+    not the scheme, decide whether a connection uses TLS."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname or parts.port is None:
-        raise ValueError(f"peer URL {url!r} is not http://host:port")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.port is None:
+        raise ValueError(f"peer URL {url!r} is not http(s)://host:port")
     return parts.netloc
+
+
+def open_channel(address: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:
+    """A channel to a peer, over TLS given ``credentials``."""
+    if credentials is None:
+        return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    return grpc.aio.secure_channel(address, credentials, options=CHANNEL_OPTIONS)

@@ -76,6 +76,13 @@ class _GrpcCallContext:
     def peer(self) -> str:
         return self._ctx.peer()
 
+    @functools.cached_property
+    def common_name(self) -> str:
+        # Present only when the listener asked for a client certificate and grpc
+        # verified it against the CA (client_cert_auth).
+        names = self._ctx.auth_context().get("x509_common_name")
+        return names[0].decode() if names else ""
+
 
 async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts) -> None:
     """Fail the call with etcd's status for ``exc`` (``ctx.abort`` raises)."""

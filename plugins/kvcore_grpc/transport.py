@@ -16,6 +16,7 @@ from .binding import bind_and_start
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
+from .tls import TlsOptions, channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class GrpcOptions(BaseModel):
 
     max_concurrent_streams: int = Field(default=2**31 - 1, gt=0)
     keepalive_time_s: float = Field(default=7200.0, gt=0)
+    tls: TlsOptions | None = None
 
 
 class GrpcTransport:
@@ -47,12 +49,13 @@ class GrpcTransport:
         handler: PeerHandler,
         options: GrpcOptions,
     ) -> GrpcPeerNetwork:
-        return GrpcPeerNetwork(address, local_id, cluster_id, handler)
+        return GrpcPeerNetwork(address, local_id, cluster_id, handler, options.tls)
 
     async def fetch_members(
         self, peer_urls: list[str], timeout: float, options: GrpcOptions
     ) -> bytes:
-        return await fetch_members(peer_urls, timeout)
+        credentials = channel_credentials(options.tls) if options.tls else None
+        return await fetch_members(peer_urls, timeout, credentials)
 
 
 class GrpcServer:
@@ -77,7 +80,8 @@ class GrpcServer:
             ]
         )
         server.add_generic_rpc_handlers(generic_handlers(API_FILES, self._services))
-        await bind_and_start(server, self.address, "clients")
+        credentials = server_credentials(opts.tls) if opts.tls else None
+        await bind_and_start(server, self.address, "clients", credentials)
         self._server = server
 
     async def stop(self, grace: float) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from kvcore import errors
 from kvcore.server.etcdserver import EtcdServer
+from kvcore.server.services.auth import AuthService
+from kvcore.server.services.auth_guard import AuthGuard
 from kvcore.server.services.cluster import ClusterService
 from kvcore.server.services.election import ElectionService
 from kvcore.server.services.kv import KVService
@@ -23,9 +25,10 @@ REQUIRE_LEADER_VALUE = "true"
 def build(server: EtcdServer) -> Services:
     """Every service this node serves, by protobuf service name."""
     return {
-        name: _RequireLeader(server, impl)
+        name: _RequireLeader(server, AuthGuard(server, name, impl))
         for name, impl in {
             "etcdserverpb.KV": KVService(server),
+            "etcdserverpb.Auth": AuthService(server),
             "etcdserverpb.Cluster": ClusterService(server),
             "etcdserverpb.Lease": LeaseService(server),
             "etcdserverpb.Maintenance": MaintenanceService(server),

@@ -19,6 +19,7 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.mvccpb.kv_pb2 import Event
 from kvcore.server.etcdserver import EtcdServer
+from kvcore.server.services.auth_guard import watch_refusal
 from kvcore.transport import GRPC_OVERHEAD_BYTES, CallContext
 from kvcore.watch.stream import WatchError, WatchStream
 from kvcore.watch.watcher import ALL_WATCHERS, WatchResponse
@@ -34,7 +35,7 @@ class WatchService:
     async def watch(
         self, requests: AsyncIterator[pb.WatchRequest], ctx: CallContext
     ) -> AsyncIterator[pb.WatchResponse]:
-        session = _Session(self._server)
+        session = _Session(self._server, ctx)
         tasks = [
             asyncio.create_task(session.receive(requests)),
             asyncio.create_task(session.notify_progress()),
@@ -58,8 +59,9 @@ class WatchService:
 
 
 class _Session:
-    def __init__(self, server: EtcdServer) -> None:
+    def __init__(self, server: EtcdServer, ctx: CallContext) -> None:
         self._server = server
+        self._ctx = ctx
         self.stream = WatchStream(server.watchable)
         self._prev_kv: set[int] = set()
         self._fragment: set[int] = set()
@@ -102,7 +104,11 @@ class _Session:
         start = request.start_revision or revision + 1
         dropped = frozenset(_FILTERED_EVENT[f] for f in request.filters if f in _FILTERED_EVENT)
         header = self._server.header(revision)
+        # The caller needs READ on the range, checked at each creation as etcd does.
+        refusal = watch_refusal(self._server, self._ctx, key, request.range_end)
         try:
+            if refusal is not None:
+                raise WatchError(refusal)
             watch_id = self.stream.watch(request.watch_id, key, end, start, dropped)
         except WatchError as exc:
             self.stream.put(
