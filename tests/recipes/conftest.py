@@ -1,0 +1,36 @@
+"""One kvcore and one etcd for all recipe tests (each test keeps to its own lock and
+election names and lease ids): kvcore on the cluster tests' raft timing, whose minimum
+lease TTL (1 s) is that of the etcd the tests start, so short leases expire alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.cluster import TEST_RAFT
+from support.process import Supervisor
+from support.servers import NodeFactory, Server, SparePool
+
+
+@pytest.fixture(scope="package")
+def recipe_nodes(
+    supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory, spare_pool: SparePool
+) -> Iterator[NodeFactory]:
+    factory = NodeFactory(supervisor, tmp_path_factory.mktemp("recipes"), spare_pool)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="package")
+def kvcore(recipe_nodes: NodeFactory) -> Server:
+    return recipe_nodes.start("kvcore", raft=TEST_RAFT)
+
+
+@pytest.fixture(scope="package")
+def etcd(recipe_nodes: NodeFactory) -> Server:
+    return recipe_nodes.start("etcd")
+
+
+@pytest.fixture(scope="package")
+def pair(kvcore: Server, etcd: Server) -> tuple[Server, Server]:
+    return kvcore, etcd
