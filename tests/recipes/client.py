@@ -82,7 +82,7 @@ class Recipes:
         """The keys under ``prefix`` in create order, with their leases, as text."""
         request = pb.RangeRequest(
             key=prefix,
-            range_end=prefix[:-1] + bytes([prefix[-1] + 1]),
+            range_end=prefix_end(prefix),
             sort_target=pb.RangeRequest.CREATE,
             keys_only=True,
         )
@@ -132,6 +132,11 @@ class Recipes:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The range end of the keys under ``prefix``, which ends in "/"."""
+    return prefix[:-1] + bytes([prefix[-1] + 1])
 
 
 def _shift_revisions(message: Message, base: int) -> None:
