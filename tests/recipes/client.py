@@ -74,9 +74,24 @@ class Recipes:
         assert not isinstance(outcome, RpcFailure), f"{method} failed: {outcome}"
         return outcome
 
+    def give_up(self, method: str, request: Message, key: bytes) -> None:
+        """Start ``method``, which must wait, cancel it, and wait for the server to
+        delete the caller's ``key`` (etcd withdraws a canceled Lock or Campaign)."""
+        call = self.start(method, request)
+        assert blocks(call), f"{method} did not wait"
+        call.cancel()
+        until(f"the key of a canceled {method} to go", lambda: not self.exists(key))
+
+    def exists(self, key: bytes) -> bool:
+        return bool(self.kv.ok("Range", pb.RangeRequest(key=key)).kvs)
+
     def grant(self, lease: int, ttl: int = 60) -> int:
         granted = self.kv.ok("LeaseGrant", pb.LeaseGrantRequest(ID=lease, TTL=ttl))
         return granted.ID
+
+    def revoke(self, *leases: int) -> None:
+        for lease in leases:
+            self.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
 
     def keys(self, prefix: bytes) -> str:
         """The keys under ``prefix`` in create order, with their leases, as text."""
@@ -132,6 +147,11 @@ class Recipes:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def session_key(name: bytes, lease: int) -> bytes:
+    """The key of ``lease``'s session in the lock or election ``name``."""
+    return name + b"/" + f"{lease:x}".encode()
 
 
 def prefix_end(prefix: bytes) -> bytes:

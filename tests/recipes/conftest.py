@@ -13,24 +13,17 @@ from support.servers import NodeFactory, Server, SparePool
 
 
 @pytest.fixture(scope="package")
-def recipe_nodes(
+def pair(
     supervisor: Supervisor, tmp_path_factory: pytest.TempPathFactory, spare_pool: SparePool
-) -> Iterator[NodeFactory]:
+) -> Iterator[tuple[Server, Server]]:
+    """(kvcore, etcd)."""
     factory = NodeFactory(supervisor, tmp_path_factory.mktemp("recipes"), spare_pool)
-    yield factory
-    factory.stop_all()
+    try:
+        yield factory.start("kvcore", raft=TEST_RAFT), factory.start("etcd")
+    finally:
+        factory.stop_all()
 
 
 @pytest.fixture(scope="package")
-def kvcore(recipe_nodes: NodeFactory) -> Server:
-    return recipe_nodes.start("kvcore", raft=TEST_RAFT)
-
-
-@pytest.fixture(scope="package")
-def etcd(recipe_nodes: NodeFactory) -> Server:
-    return recipe_nodes.start("etcd")
-
-
-@pytest.fixture(scope="package")
-def pair(kvcore: Server, etcd: Server) -> tuple[Server, Server]:
-    return kvcore, etcd
+def kvcore(pair: tuple[Server, Server]) -> Server:
+    return pair[0]

@@ -9,10 +9,9 @@ import grpc
 import pytest
 from support.servers import Server
 
-from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.v3electionpb import v3election_pb2 as epb
 
-from .client import BLOCKS_SECONDS, Recipes, blocks, on_both, until
+from .client import BLOCKS_SECONDS, Recipes, blocks, on_both, session_key, until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
@@ -70,24 +69,17 @@ def election_queue(server: Server) -> list[str]:
         seen.append(r.text(r.call("Resign", epb.ResignRequest(leader=won.leader))))
         seen.append(r.outcome(waiting))
         seen.append(r.text(r.call("Resign", epb.ResignRequest(leader=won.leader))))
-        given_up = r.start("Campaign", epb.CampaignRequest(name=name, lease=third, value=b"c"))
-        assert blocks(given_up)
-        given_up.cancel()
-        gone = f"{name.decode()}/{third:x}".encode()
-        until(
-            "the key of a canceled Campaign to go",
-            lambda: not r.kv.ok("Range", pb.RangeRequest(key=gone)).kvs,
-        )
+        abandoned = epb.CampaignRequest(name=name, lease=third, value=b"c")
+        r.give_up("Campaign", abandoned, session_key(name, third))
         seen.append(r.keys(name + b"/"))
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=second))  # the leader's lease ends
+        r.revoke(second)  # the leader's lease ends
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))
         # a1, a2, a3 (resumed), then b1 once the first resigned; nothing after.
         until("Observe's four answers", lambda: len(observer.heard) >= 4)
         assert not blocks_heard(observer, 4), "Observe answered more than etcd would"
         observer.close()
         seen.extend(r.text(heard) for heard in observer.heard)
-        for lease in (first, third):
-            r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
+        r.revoke(first, third)
     return seen
 
 
@@ -115,8 +107,7 @@ def election_sessions(server: Server) -> list[str]:
         seen.append(r.text(leader))
         seen.append(r.text(r.call("Resign", epb.ResignRequest(leader=unleased))))
         seen.append(r.keys(name + b"/"))
-        for lease in (won.leader.lease, leader.kv.lease):
-            r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
+        r.revoke(won.leader.lease, leader.kv.lease)
     return seen
 
 
@@ -127,8 +118,7 @@ def election_errors(server: Server) -> list[str]:
         unknown = LEASES + 0xFF
         request = epb.CampaignRequest(name=name, lease=unknown, value=b"v")
         seen.append(r.text(r.call("Campaign", request)))
-        key = f"{name.decode()}/{unknown:x}".encode()
-        nobody = epb.LeaderKey(name=name, key=key, rev=1, lease=unknown)
+        nobody = epb.LeaderKey(name=name, key=session_key(name, unknown), rev=1, lease=unknown)
         seen.append(r.text(r.call("Proclaim", epb.ProclaimRequest(leader=nobody, value=b"v"))))
         seen.append(r.text(r.call("Resign", epb.ResignRequest(leader=nobody))))
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))

@@ -49,7 +49,7 @@ def test_lock_passes_from_contender_to_contender(server: Server) -> None:
         taken = second.line()
         assert taken.startswith(f"{name}/") and taken != held
         assert third.silent()
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease_of(taken)))
+        r.revoke(lease_of(taken))
         last = third.line()
         assert last.startswith(f"{name}/") and last not in (held, taken)
         assert second.wait() != 0  # its session ended with the lease

@@ -9,7 +9,7 @@ from support.servers import Server
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.v3lockpb import v3lock_pb2 as lpb
 
-from .client import Recipes, blocks, on_both, until
+from .client import Recipes, blocks, on_both, session_key, until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
@@ -33,19 +33,11 @@ def lock_queue(server: Server) -> list[str]:
         seen.append(r.text(r.call("Unlock", lpb.UnlockRequest(key=held.key))))
         seen.append(r.outcome(waiting))
         assert blocks(behind), "the third locker woke before the second let go"
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=second))  # the holder's lease ends
+        r.revoke(second)  # the holder's lease ends
         seen.append(r.outcome(behind))
-        given_up = r.start("Lock", lpb.LockRequest(name=name, lease=fourth))
-        assert blocks(given_up)
-        given_up.cancel()
-        gone = f"{name.decode()}/{fourth:x}".encode()
-        until(
-            "the key of a canceled Lock to go",
-            lambda: not r.kv.ok("Range", pb.RangeRequest(key=gone)).kvs,
-        )
+        r.give_up("Lock", lpb.LockRequest(name=name, lease=fourth), session_key(name, fourth))
         seen.append(r.keys(name + b"/"))
-        for lease in (first, third, fourth):
-            r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
+        r.revoke(first, third, fourth)
     return seen
 
 
@@ -64,7 +56,7 @@ def lock_errors(server: Server) -> list[str]:
         assert list(alive.keys) == [held.key]
         seen.append(f"granted TTL {alive.grantedTTL}")
         seen.append(r.keys(name + b"/"))
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=lease))
+        r.revoke(lease)
         seen.append(r.keys(name + b"/"))
     return seen
 
@@ -80,7 +72,7 @@ def lock_expiry(server: Server) -> list[str]:
         assert blocks(waiting)
         seen.append(r.outcome(waiting))
         seen.append(r.keys(name + b"/"))
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=waiter))
+        r.revoke(waiter)
     return seen
 
 
@@ -98,12 +90,8 @@ def test_waiter_whose_lease_ended_is_told(kvcore: Server) -> None:
         holder, short = r.grant(LEASES + 0x20), r.grant(LEASES + 0x21, ttl=1)
         held = r.ok("Lock", lpb.LockRequest(name=name, lease=holder))
         waiting = r.start("Lock", lpb.LockRequest(name=name, lease=short))
-        mine = f"{name.decode()}/{short:x}".encode()
-        until(
-            "the waiter's lease to expire",
-            lambda: not r.kv.ok("Range", pb.RangeRequest(key=mine)).kvs,
-        )
+        until("the waiter's lease to expire", lambda: not r.exists(session_key(name, short)))
         assert not waiting.done()
         r.ok("Unlock", lpb.UnlockRequest(key=held.key))
         assert r.outcome(waiting) == "error UNKNOWN: mutex: session is expired"
-        r.kv.ok("LeaseRevoke", pb.LeaseRevokeRequest(ID=holder))
+        r.revoke(holder)
