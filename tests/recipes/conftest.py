@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
+# The cluster tests' cluster factory, for the recipes on three members.
+from cluster.conftest import make_kvcore_cluster
 from support.cluster import TEST_RAFT
 from support.process import Supervisor
 from support.servers import NodeFactory, Server, SparePool
@@ -27,3 +30,6 @@ def pair(
 @pytest.fixture(scope="package")
 def kvcore(pair: tuple[Server, Server]) -> Server:
     return pair[0]
+
+
+__all__ = ["kvcore", "make_kvcore_cluster", "pair"]
