@@ -77,7 +77,11 @@ def _as_client_error() -> Iterator[None]:
     try:
         yield
     except errors.EtcdError as exc:
-        raise errors.EtcdError(errors.Code.UNKNOWN, exc.message) from exc
+        raise _client_error(exc) from exc
+
+
+def _client_error(exc: errors.EtcdError) -> errors.EtcdError:
+    return errors.EtcdError(errors.Code.UNKNOWN, exc.message)
 
 
 class Client:
@@ -114,18 +118,16 @@ class Client:
         """The oldest key under ``prefix``: a lock's holder, an election's leader."""
         return await self.get(by_create(prefix, ASCEND), ctx)
 
-    async def wait_deletes(
-        self, prefix: bytes, max_create_revision: int, ctx: CallContext
-    ) -> pb.ResponseHeader:
-        """Return, with the header of the read that found none, once no key under
-        ``prefix`` created at or before ``max_create_revision`` is left. Each round
-        waits for the deletion of the newest such key alone (etcd's waitDeletes), so a
-        queue of waiters wakes one at a time, not as a herd."""
+    async def wait_deletes(self, prefix: bytes, max_create_revision: int, ctx: CallContext) -> None:
+        """Return once no key under ``prefix`` created at or before
+        ``max_create_revision`` is left. Each round waits for the deletion of the newest
+        such key alone (etcd's waitDeletes), so a queue of waiters wakes one at a time,
+        not as a herd."""
         request = by_create(prefix, DESCEND, max_create_revision)
         while True:
             found = await self.get(request, ctx)
             if not found.kvs:
-                return found.header
+                return
             await self._wait_delete(found.kvs[0].key, found.header.revision)
 
     async def _wait_delete(self, key: bytes, start: int) -> None:
@@ -133,8 +135,8 @@ class Client:
             async for _, event in seen:
                 if event.type == Event.DELETE:
                     return
-        with _as_client_error():  # the watch was compacted away: etcd's waitDelete fails
-            raise errors.COMPACTED
+        # The watch was compacted away: etcd's waitDelete fails with the watch's error.
+        raise _client_error(errors.COMPACTED)
 
     async def events(
         self, key: bytes, end: bytes | None, start: int

@@ -125,7 +125,10 @@ class ElectionService:
         server, client = self._server, self._client
         prefix = request.name + b"/"
         while True:
-            found = await client.first_created(prefix, ctx)
+            try:
+                found = await client.first_created(prefix, ctx)
+            except errors.EtcdError:
+                return  # etcd's observer ends its stream quietly when a read fails
             if found.kvs:
                 header, kv = found.header, found.kvs[0]
             else:
