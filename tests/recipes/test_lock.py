@@ -46,6 +46,7 @@ def lock_errors(server: Server) -> list[str]:
     name = b"lock-errors"
     with Recipes(server) as r:
         seen.append(r.text(r.call("Lock", lpb.LockRequest(name=name, lease=LEASES + 0xFF))))
+        seen.append(r.text(r.call("Lock", lpb.LockRequest(name=name, lease=-5))))
         seen.append(r.text(r.call("Unlock", lpb.UnlockRequest())))
         seen.append(r.text(r.call("Unlock", lpb.UnlockRequest(key=name + b"/none"))))
         # Lease 0: the server grants the locker a lease of 60 s that nobody keeps alive.
