@@ -51,6 +51,7 @@ def election_queue(server: Server) -> list[str]:
         observer = Observer(r, name)
         won = r.ok("Campaign", epb.CampaignRequest(name=name, lease=first, value=b"a1"))
         seen.append(r.text(won))
+        until("Observe's first answer", lambda: len(observer.heard) == 1)
         waiting = r.start("Campaign", epb.CampaignRequest(name=name, lease=second, value=b"b1"))
         assert blocks(waiting), "a second candidate won while the first leads"
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))
