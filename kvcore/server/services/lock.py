@@ -15,7 +15,8 @@ from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services import concurrency
 from kvcore.transport import CallContext
 
-# The locker's own key vanished (its lease ended) while it waited.
+# The locker's own key vanished (its lease ended) while it waited. etcd 3.5's Mutex
+# says so; 3.4's answered as if the lock were held, by a locker that no longer queued.
 SESSION_EXPIRED = errors.EtcdError(errors.Code.UNKNOWN, "mutex: session is expired")
 
 
