@@ -78,9 +78,16 @@ class Recipes:
         """Start ``method``, which must wait, cancel it, and wait for the server to
         delete the caller's ``key`` (etcd withdraws a canceled Lock or Campaign)."""
         call = self.start(method, request)
-        assert blocks(call), f"{method} did not wait"
+        assert self.waits(call, key), f"{method} did not wait"
         call.cancel()
         until(f"the key of a canceled {method} to go", lambda: not self.exists(key))
+
+    def waits(self, call: grpc.Future, key: bytes) -> bool:
+        """True if ``call`` (a Lock or a Campaign) has queued its ``key`` and is still
+        waiting a while later."""
+        until(f"{key!r} to be queued", lambda: call.done() or self.exists(key))
+        time.sleep(BLOCKS_SECONDS)
+        return not call.done()
 
     def exists(self, key: bytes) -> bool:
         return bool(self.kv.ok("Range", pb.RangeRequest(key=key)).kvs)
@@ -166,12 +173,6 @@ def _shift_revisions(message: Message, base: int) -> None:
                 _shift_revisions(item, base)
         elif field.name in REVISION_FIELDS and value > 0:
             setattr(message, field.name, value - base)
-
-
-def blocks(future: grpc.Future) -> bool:
-    """True if ``future`` is still running after a while."""
-    time.sleep(BLOCKS_SECONDS)
-    return not future.done()
 
 
 def until(what: str, probe: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:

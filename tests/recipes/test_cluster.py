@@ -12,7 +12,7 @@ from support.cluster import KvcoreCluster
 from kvcore.api.v3electionpb import v3election_pb2 as epb
 from kvcore.api.v3lockpb import v3lock_pb2 as lpb
 
-from .client import Recipes, blocks, session_key
+from .client import Recipes, session_key
 
 pytestmark = [pytest.mark.kvcore, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ def test_recipes_across_members(make_kvcore_cluster: Callable[..., KvcoreCluster
         held = a.ok("Lock", lpb.LockRequest(name=name, lease=short))
         assert held.key == session_key(name, short)
         waiting = b.start("Lock", lpb.LockRequest(name=name, lease=waiter))
-        assert blocks(waiting)
+        assert b.waits(waiting, session_key(name, waiter))
         taken = waiting.result()  # once the leader expires the holder's lease
         assert taken.key == session_key(name, waiter)
         assert not a.exists(held.key)
@@ -41,7 +41,7 @@ def test_recipes_across_members(make_kvcore_cluster: Callable[..., KvcoreCluster
         assert next(observer).kv.value == b"b"
         other = a.grant(LEASES + 2)
         waiting = a.start("Campaign", epb.CampaignRequest(name=name, lease=other, value=b"a"))
-        assert blocks(waiting)
+        assert a.waits(waiting, session_key(name, other))
         b.ok("Proclaim", epb.ProclaimRequest(leader=won.leader, value=b"b2"))
         assert next(observer).kv.value == b"b2"
         b.ok("Resign", epb.ResignRequest(leader=won.leader))

@@ -11,7 +11,7 @@ from support.servers import Server
 
 from kvcore.api.v3electionpb import v3election_pb2 as epb
 
-from .client import BLOCKS_SECONDS, Recipes, blocks, on_both, session_key, until
+from .client import BLOCKS_SECONDS, Recipes, on_both, session_key, until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
@@ -53,7 +53,7 @@ def election_queue(server: Server) -> list[str]:
         seen.append(r.text(won))
         until("Observe's first answer", lambda: len(observer.heard) == 1)
         waiting = r.start("Campaign", epb.CampaignRequest(name=name, lease=second, value=b"b1"))
-        assert blocks(waiting), "a second candidate won while the first leads"
+        assert r.waits(waiting, session_key(name, second)), "a second candidate won"
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))
         seen.append(r.text(r.call("Proclaim", epb.ProclaimRequest(leader=won.leader, value=b"a2"))))
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))

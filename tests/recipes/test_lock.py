@@ -9,7 +9,7 @@ from support.servers import Server
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.v3lockpb import v3lock_pb2 as lpb
 
-from .client import Recipes, blocks, on_both, session_key, until
+from .client import Recipes, on_both, session_key, until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
@@ -26,13 +26,13 @@ def lock_queue(server: Server) -> list[str]:
         seen.append(r.text(held))
         seen.append(r.text(r.call("Lock", lpb.LockRequest(name=name, lease=first))))
         waiting = r.start("Lock", lpb.LockRequest(name=name, lease=second))
-        assert blocks(waiting), "a second locker got a held lock"
+        assert r.waits(waiting, session_key(name, second)), "a second locker got a held lock"
         behind = r.start("Lock", lpb.LockRequest(name=name, lease=third))
-        assert blocks(behind)
+        assert r.waits(behind, session_key(name, third))
         seen.append(r.keys(name + b"/"))
         seen.append(r.text(r.call("Unlock", lpb.UnlockRequest(key=held.key))))
         seen.append(r.outcome(waiting))
-        assert blocks(behind), "the third locker woke before the second let go"
+        assert r.waits(behind, session_key(name, third)), "the third woke before the second let go"
         r.revoke(second)  # the holder's lease ends
         seen.append(r.outcome(behind))
         r.give_up("Lock", lpb.LockRequest(name=name, lease=fourth), session_key(name, fourth))
@@ -67,10 +67,10 @@ def lock_expiry(server: Server) -> list[str]:
     seen: list[str] = []
     name = b"lock-expiry"
     with Recipes(server) as r:
-        short, waiter = r.grant(LEASES + 0x10, ttl=2), r.grant(LEASES + 0x11)
+        short, waiter = r.grant(LEASES + 0x10, ttl=3), r.grant(LEASES + 0x11)
         seen.append(r.text(r.call("Lock", lpb.LockRequest(name=name, lease=short))))
         waiting = r.start("Lock", lpb.LockRequest(name=name, lease=waiter))
-        assert blocks(waiting)
+        assert r.waits(waiting, session_key(name, waiter))
         seen.append(r.outcome(waiting))
         seen.append(r.keys(name + b"/"))
         r.revoke(waiter)
@@ -88,10 +88,12 @@ def test_waiter_whose_lease_ended_is_told(kvcore: Server) -> None:
     (etcd 3.5's Mutex; 3.4's answered as if the lock were held)."""
     name = b"lock-lost"
     with Recipes(kvcore) as r:
-        holder, short = r.grant(LEASES + 0x20), r.grant(LEASES + 0x21, ttl=1)
+        holder, short = r.grant(LEASES + 0x20), r.grant(LEASES + 0x21, ttl=3)
         held = r.ok("Lock", lpb.LockRequest(name=name, lease=holder))
         waiting = r.start("Lock", lpb.LockRequest(name=name, lease=short))
-        until("the waiter's lease to expire", lambda: not r.exists(session_key(name, short)))
+        mine = session_key(name, short)
+        assert r.waits(waiting, mine)
+        until("the waiter's lease to expire", lambda: not r.exists(mine))
         assert not waiting.done()
         r.ok("Unlock", lpb.UnlockRequest(key=held.key))
         assert r.outcome(waiting) == "error UNKNOWN: mutex: session is expired"
