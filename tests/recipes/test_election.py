@@ -4,6 +4,7 @@ revision, the leader proclaims and resigns, Observe follows each leader in turn.
 from __future__ import annotations
 
 import threading
+import time
 
 import grpc
 import pytest
@@ -33,6 +34,11 @@ class Observer:
                 self.heard.append(response)
         except grpc.RpcError:
             return
+
+    def says_more_than(self, count: int) -> bool:
+        """True if Observe has said more than ``count`` things a while later."""
+        time.sleep(BLOCKS_SECONDS)
+        return len(self.heard) > count
 
     def close(self) -> None:
         self._call.cancel()
@@ -77,17 +83,11 @@ def election_queue(server: Server) -> list[str]:
         seen.append(r.text(r.call("Leader", epb.LeaderRequest(name=name))))
         # a1, a2, a3 (resumed), then b1 once the first resigned; nothing after.
         until("Observe's four answers", lambda: len(observer.heard) >= 4)
-        assert not blocks_heard(observer, 4), "Observe answered more than etcd would"
+        assert not observer.says_more_than(4), "Observe answered more than etcd would"
         observer.close()
         seen.extend(r.text(heard) for heard in observer.heard)
         r.revoke(first, third)
     return seen
-
-
-def blocks_heard(observer: Observer, count: int) -> bool:
-    """True if Observe says more than ``count`` things within a while."""
-    threading.Event().wait(BLOCKS_SECONDS)
-    return len(observer.heard) > count
 
 
 def election_sessions(server: Server) -> list[str]:
