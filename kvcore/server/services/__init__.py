@@ -12,6 +12,7 @@ from kvcore.server.services.cluster import ClusterService
 from kvcore.server.services.election import ElectionService
 from kvcore.server.services.kv import KVService
 from kvcore.server.services.lease import LeaseService
+from kvcore.server.services.lock import LockService
 from kvcore.server.services.maintenance import MaintenanceService
 from kvcore.server.services.watch import WatchService
 from kvcore.transport import CallContext, Services
@@ -34,6 +35,7 @@ def build(server: EtcdServer) -> Services:
             "etcdserverpb.Maintenance": MaintenanceService(server),
             "etcdserverpb.Watch": WatchService(server),
             "v3electionpb.Election": ElectionService(server),
+            "v3lockpb.Lock": LockService(server),
         }.items()
     }
 
