@@ -34,7 +34,15 @@ from kvcore.api.mvccpb.kv_pb2 import Event, KeyValue
 from kvcore.mvcc.store import KVStore
 from kvcore.watch import events
 from kvcore.watch.group import WatcherGroup
-from kvcore.watch.watcher import ALL_WATCHERS, Sink, Watcher, WatchResponse, batch
+from kvcore.watch.watcher import (
+    ALL_WATCHERS,
+    Sink,
+    Watcher,
+    WatchResponse,
+    batch,
+    by_sink,
+    offer,
+)
 
 # etcd's maxWatchersPerSync: how many unsynced watchers one history read serves.
 MAX_WATCHERS_PER_SYNC: Final = 512
@@ -96,11 +104,16 @@ class WatchableStore:
             self._notify(revision, events.from_changes(changes))
 
     def _notify(self, revision: int, evs: list[Event]) -> None:
-        for watcher, owed in batch(self._synced.watchers_for, evs).items():
+        owed = batch(self._synced.buckets_for, evs)
+        for watcher in owed:
             watcher.min_rev = revision + 1
-            if not watcher.send(WatchResponse(watcher.id, owed, revision)):
-                self._synced.remove(watcher)
-                self._make_victim(watcher, owed)
+        # One batch per stream: its watchers are all sent this revision, or all become
+        # victims, and the stream's reader encodes the batch in one go.
+        for sink, batched in by_sink(owed).items():
+            if not offer(sink, batched, revision):
+                for watcher, pending in batched:
+                    self._synced.remove(watcher)
+                    self._make_victim(watcher, pending)
 
     # --- the streams' side --------------------------------------------------------------
 
@@ -134,7 +147,7 @@ class WatchableStore:
         """Tell a synced ``watcher`` the current revision (an event-less response);
         others are catching up and will speak for themselves."""
         if watcher in self._synced:
-            watcher.send(WatchResponse(watcher.id, [], self.revision))
+            watcher.sink.offer([WatchResponse(watcher.id, [], self.revision)])
 
     def progress_all(self, watchers: Iterable[Watcher], sink: Sink) -> bool:
         """One progress response to ``sink`` for all of ``watchers``, if all are synced;
@@ -143,7 +156,7 @@ class WatchableStore:
         if any(w not in self._synced for w in watchers):
             return False
         if watchers:
-            sink.offer(WatchResponse(ALL_WATCHERS, [], self.revision))
+            sink.offer([WatchResponse(ALL_WATCHERS, [], self.revision)])
         return True
 
     def kick(self) -> None:
@@ -179,7 +192,7 @@ class WatchableStore:
         for watcher in list(itertools.islice(self._unsynced, MAX_WATCHERS_PER_SYNC)):
             if watcher.min_rev < compacted:
                 # Its history is gone: it is told so and dropped (a full buffer: next time).
-                if watcher.sink.offer(WatchResponse(watcher.id, [], 0, compacted)):
+                if watcher.sink.offer([WatchResponse(watcher.id, [], 0, compacted)]):
                     self._unsynced.remove(watcher)
                     moved = True
             else:
@@ -189,20 +202,29 @@ class WatchableStore:
         # A negative start revision at or above the compaction reads all history.
         first = max(1, min(w.min_rev for w in chosen))
         last = min(current, first + MAX_REVISIONS_PER_SYNC - 1)
-        owed = batch(chosen.watchers_for, self._history(first, last))
+        owed = batch(chosen.buckets_for, self._history(first, last))
+        sending: dict[Watcher, list[Event]] = {}
         for watcher in chosen:
             if watcher.min_rev <= last:
                 watcher.min_rev = last + 1
                 moved = True
                 found = owed.get(watcher)
-                if found and not watcher.send(WatchResponse(watcher.id, found, current)):
-                    self._unsynced.remove(watcher)
-                    self._make_victim(watcher, found)
-                    continue
+                if found:
+                    sending[watcher] = found
+                    continue  # synced or not once its stream took the events
             if watcher.min_rev > current:
                 self._unsynced.remove(watcher)
                 self._synced.add(watcher)
                 moved = True
+        for sink, batched in by_sink(sending).items():
+            sent = offer(sink, batched, current)
+            for watcher, pending in batched:
+                if not sent:
+                    self._unsynced.remove(watcher)
+                    self._make_victim(watcher, pending)
+                elif watcher.min_rev > current:
+                    self._unsynced.remove(watcher)
+                    self._synced.add(watcher)
         if not self._unsynced and not self._victims:
             self._window = None  # nobody lags: let the history read go
         return moved
@@ -222,21 +244,19 @@ class WatchableStore:
         self._wake.set()
 
     def move_victims(self) -> int:
-        """Retry each victim's owed events; those delivered rejoin the unsynced watchers
-        (or the synced ones, if nothing more is owed). Returns how many moved."""
+        """Retry the victims' owed events, one batch per stream; those delivered rejoin
+        the unsynced watchers (or the synced ones, if nothing more is owed). Returns how
+        many moved."""
         current = self.revision
         moved = 0
-        full: set[int] = set()  # sinks that refused this round: not asked again
-        for watcher, owed in list(self._victims.items()):
-            if id(watcher.sink) in full:
+        for sink, batched in by_sink(self._victims).items():
+            if not offer(sink, batched, None):
                 continue
-            if not watcher.send(WatchResponse(watcher.id, owed, watcher.min_rev - 1)):
-                full.add(id(watcher.sink))
-                continue
-            del self._victims[watcher]
-            moved += 1
-            if watcher.min_rev <= current:
-                self._unsynced.add(watcher)
-            else:
-                self._synced.add(watcher)
+            for watcher, _ in batched:
+                del self._victims[watcher]
+                if watcher.min_rev <= current:
+                    self._unsynced.add(watcher)
+                else:
+                    self._synced.add(watcher)
+            moved += len(batched)
         return moved

@@ -27,8 +27,9 @@ class WatchResponse:
 class Sink(Protocol):
     """Where a watcher's responses go: a stream with a bounded buffer."""
 
-    def offer(self, response: WatchResponse) -> bool:
-        """Queue ``response``; False, and nothing queued, when the buffer is full."""
+    def offer(self, responses: list[WatchResponse]) -> bool:
+        """Queue ``responses`` (for watchers of this sink, made at one time) as one
+        batch; False, and nothing queued, when the buffer is full."""
 
 
 @dataclass(eq=False, slots=True)
@@ -44,29 +45,64 @@ class Watcher:
     dropped: frozenset[int] = frozenset()
     """Event types this watcher does not want (etcd's NOPUT and NODELETE filters)."""
 
-    def send(self, response: WatchResponse) -> bool:
-        """Offer ``response`` minus filtered events; True if delivered or nothing is left
-        to deliver, False if the buffer is full."""
-        progress = not response.events
-        if self.dropped and not progress:
-            response.events = [ev for ev in response.events if ev.type not in self.dropped]
-            if not response.events:
-                return True
-        return self.sink.offer(response)
+    def wanted(self, events: list[Event]) -> list[Event]:
+        """``events`` minus the filtered ones (the same list when nothing is filtered)."""
+        if not self.dropped:
+            return events
+        return [ev for ev in events if ev.type not in self.dropped]
+
+
+# The events owed to watchers of one sink: sent together, or refused together.
+Owed = list[tuple[Watcher, list[Event]]]
+
+
+def offer(sink: Sink, owed: Owed, revision: int | None) -> bool:
+    """Offer ``owed`` to ``sink`` as one batch of responses at ``revision`` (None: each
+    watcher's last revision sent); True if queued or nothing was left after filters."""
+    responses = []
+    for watcher, events in owed:
+        wanted = watcher.wanted(events)
+        if wanted:
+            at = watcher.min_rev - 1 if revision is None else revision
+            responses.append(WatchResponse(watcher.id, wanted, at))
+    return not responses or sink.offer(responses)
+
+
+def by_sink(owed: dict[Watcher, list[Event]]) -> dict[Sink, Owed]:
+    """``owed`` grouped by the sink of each watcher, in the watchers' order."""
+    grouped: dict[Sink, Owed] = {}
+    for watcher, events in owed.items():
+        found = grouped.get(watcher.sink)
+        if found is None:
+            grouped[watcher.sink] = [(watcher, events)]
+        else:
+            found.append((watcher, events))
+    return grouped
 
 
 def batch(
-    watchers_for: Callable[[bytes], Iterable[Watcher]], events: Iterable[Event]
+    buckets_for: Callable[[bytes], Iterable[Iterable[Watcher]]], events: list[Event]
 ) -> dict[Watcher, list[Event]]:
-    """The events each watcher is owed: those on its keys at or above its min_rev."""
+    """The events each watcher is owed: those on its keys at or above its min_rev.
+    ``buckets_for(key)`` gives the watchers of ``key`` in groups (see WatcherGroup)."""
     owed: dict[Watcher, list[Event]] = {}
+    if len(events) == 1:
+        # One event (a plain put or delete): every watcher shares one list.
+        shared = events
+        rev = events[0].kv.mod_revision
+        for bucket in buckets_for(events[0].kv.key):
+            for watcher in bucket:
+                if rev >= watcher.min_rev:
+                    owed[watcher] = shared
+        return owed
     for event in events:
         rev = event.kv.mod_revision
-        for watcher in watchers_for(event.kv.key):
-            if rev >= watcher.min_rev:
-                found = owed.get(watcher)
-                if found is None:
-                    owed[watcher] = [event]
-                else:
-                    found.append(event)
+        for bucket in buckets_for(event.kv.key):
+            for watcher in bucket:
+                if rev >= watcher.min_rev:
+                    found = owed.get(watcher)
+                    if found is None:
+                        owed[watcher] = [event]
+                    else:
+                        found.append(event)
     return owed

@@ -14,6 +14,7 @@ from kvcore.api.mvccpb.kv_pb2 import Event
 from kvcore.backend import Backend
 from kvcore.mvcc import KVStore
 from kvcore.watch import WatchableStore, WatchResponse, watchable
+from kvcore.watch import stream as stream_module
 from kvcore.watch.group import WatcherGroup
 from kvcore.watch.stream import (
     CONTROL_CAPACITY,
@@ -26,20 +27,22 @@ from kvcore.watch.watcher import ALL_WATCHERS, Watcher
 
 
 class Sink:
-    """A stream buffer of ``capacity`` responses that the test drains by hand."""
+    """A stream buffer of ``capacity`` batches that the test drains by hand."""
 
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
+        self.batches = 0
         self.queued: list[WatchResponse] = []
 
-    def offer(self, response: WatchResponse) -> bool:
-        if len(self.queued) >= self.capacity:
+    def offer(self, responses: list[WatchResponse]) -> bool:
+        if self.batches >= self.capacity:
             return False
-        self.queued.append(response)
+        self.batches += 1
+        self.queued += responses
         return True
 
     def drain(self) -> list[WatchResponse]:
-        got, self.queued = self.queued, []
+        got, self.queued, self.batches = self.queued, [], 0
         return got
 
 
@@ -255,18 +258,49 @@ def test_stream_ids_and_refusals(ws: WatchableStore) -> None:
 def test_full_stream_refuses_offers_until_read(ws: WatchableStore) -> None:
     stream = WatchStream(ws, capacity=2)
     stream.put("control")  # control answers never count against the capacity
-    assert stream.offer(WatchResponse(0, [], 1))
-    assert stream.offer(WatchResponse(0, [], 2))
-    assert not stream.offer(WatchResponse(0, [], 3))
+    assert stream.offer([WatchResponse(0, [], 1), WatchResponse(1, [], 1)])
+    assert stream.offer([WatchResponse(0, [], 2)])
+    assert not stream.offer([WatchResponse(0, [], 3)])
 
     async def read_one_then_offer() -> list[object]:
         got = [await stream.get(), await stream.get()]
-        assert stream.offer(WatchResponse(0, [], 3))
-        return [*got, await stream.get(), await stream.get()]
+        assert stream.offer([WatchResponse(0, [], 3)])
+        return [*got, await stream.get(), await stream.get(), await stream.get()]
 
     got = asyncio.run(read_one_then_offer())
     assert got[0] == "control"
-    assert [r.revision for r in got[1:]] == [1, 2, 3]
+    assert [(r.watch_id, r.revision) for r in got[1:]] == [(0, 1), (1, 1), (0, 2), (0, 3)]
+
+
+def test_stream_bounds_the_responses_it_holds(
+    ws: WatchableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_module, "MAX_QUEUED_RESPONSES", 3)
+    stream = WatchStream(ws)
+    assert stream.offer([WatchResponse(i, [], 1) for i in range(5)])  # taken whole
+    assert not stream.offer([WatchResponse(0, [], 2)])
+    taken = asyncio.run(stream.take())
+    assert isinstance(taken, list) and len(taken) == 5
+    assert stream.offer([WatchResponse(0, [], 2)])
+
+
+def test_many_watchers_of_one_stream_share_a_batch_and_stay_synced(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    ids = [stream.watch(0, b"k", None, 0) for _ in range(1000)]
+    for i in range(3):
+        put(ws, backend, b"k", str(i).encode())
+    assert ws.lagging == 0  # 3 batches of 1000, far from the stream's capacity
+
+    async def drain() -> list[list[WatchResponse]]:
+        return [await stream.take() for _ in range(3)]  # type: ignore[misc]
+
+    batches = asyncio.run(drain())
+    for revision, responses in zip((2, 3, 4), batches, strict=True):
+        assert [r.watch_id for r in responses] == ids
+        assert {r.revision for r in responses} == {revision}
+        assert revisions(responses) == [revision] * 1000
 
 
 def test_negative_start_revisions_are_refused_or_read_from_the_start(

@@ -41,16 +41,18 @@ class WatchService:
         ]
         try:
             while True:
-                item = await session.stream.get()
+                item = await session.stream.take()
                 if isinstance(item, BaseException):
                     raise item  # the request stream broke
                 if isinstance(item, pb.WatchResponse):
                     yield item
-                else:
-                    assert isinstance(item, WatchResponse)
-                    for response in session.encode(item):
-                        yield response
-                    session.sent(item)
+                    continue
+                assert isinstance(item, list)
+                shared = _SharedEncoding(self._server)
+                for response in item:
+                    for out in session.encode(response, shared):
+                        yield out
+                    session.sent(response)
         finally:
             for task in tasks:
                 task.cancel()
@@ -148,20 +150,25 @@ class _Session:
                     self.stream.progress(watch_id)
                 self._progress[watch_id] = True
 
-    def encode(self, response: WatchResponse) -> list[pb.WatchResponse]:
+    def encode(
+        self, response: WatchResponse, shared: _SharedEncoding
+    ) -> list[pb.WatchResponse]:
         """``response`` on the wire: prev_kv filled in if asked, split if asked."""
+        watch_id = response.watch_id
+        if watch_id not in self._prev_kv and watch_id not in self._fragment:
+            return [shared.encode(response)]
         server = self._server
         out = pb.WatchResponse(
             header=server.header(response.revision),
-            watch_id=response.watch_id,
+            watch_id=watch_id,
             events=response.events,
             compact_revision=response.compact_revision,
             canceled=response.compact_revision != 0,
         )
-        if response.watch_id in self._prev_kv:
+        if watch_id in self._prev_kv:
             for event in out.events:
                 _fill_prev_kv(server, event)
-        if response.watch_id in self._fragment:
+        if watch_id in self._fragment:
             # etcd lets a watch response exceed the request limit by the same allowance.
             return fragments(out, server.limits.max_request_bytes + GRPC_OVERHEAD_BYTES)
         return [out]
@@ -174,6 +181,41 @@ class _Session:
         if self._deferred_progress is not None:
             self._deferred_progress.cancel()
         self.stream.close()
+
+
+class _SharedEncoding:
+    """Encodes the responses of one batch: watchers sent the same events at the same
+    revision (all the watchers of a key, after one write) share one encoding of the
+    header and events, to which each adds its watch id."""
+
+    def __init__(self, server: EtcdServer) -> None:
+        self._server = server
+        self._encoded: dict[tuple[int, int, int], bytes] = {}
+
+    def encode(self, response: WatchResponse) -> pb.WatchResponse:
+        # The events list is the batch's own, alive while the batch is: its id is a key.
+        slot = (id(response.events), response.revision, response.compact_revision)
+        body = self._encoded.get(slot)
+        if body is None:
+            body = pb.WatchResponse(
+                header=self._server.header(response.revision),
+                events=response.events,
+                compact_revision=response.compact_revision,
+                canceled=response.compact_revision != 0,
+            ).SerializeToString()
+            self._encoded[slot] = body
+        return pb.WatchResponse.FromString(body + _watch_id_field(response.watch_id))
+
+
+def _watch_id_field(watch_id: int) -> bytes:
+    """WatchResponse.watch_id (field 2, an int64 varint) encoded on its own."""
+    value = watch_id & 0xFFFF_FFFF_FFFF_FFFF  # negative ids take ten bytes, as int64s do
+    out = bytearray(b"\x10")
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 _FILTERED_EVENT = {
