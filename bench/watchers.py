@@ -29,7 +29,7 @@ from pathlib import Path
 import grpc
 from tqdm import tqdm
 
-from bench import targets
+from bench import profile, targets
 from bench.load import CHANNEL_OPTIONS, run
 from bench.run import _etcd_version, _kvcore_commit, plan
 from kvcore.api.etcdserverpb import rpc_pb2
@@ -316,11 +316,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=5.0, help="seconds the writer puts")
     p.add_argument("--rate", type=float, default=200.0,
                    help="puts/s when each put reaches one watcher (distinct)")
-    p.add_argument("--fanout-rate", type=float, default=5.0,
+    p.add_argument("--fanout-rate", type=float, default=1.0,
                    help="puts/s when every watcher sees every put (key, prefix)")
     p.add_argument("--value-size", type=int, default=128, help="bytes per value (>= 8)")
     p.add_argument("--drain-timeout", type=float, default=120.0,
                    help="seconds to wait for the events after the last put")
+    p.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
+                   help="record a py-spy flame graph of kvcore for the whole run into "
+                        "DIR/watchers-<target>-<timestamp>.svg")
     p.add_argument("--out", type=Path, default=targets.ROOT / "bench" / "results")
     args = p.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -368,6 +371,9 @@ def main(argv: list[str] | None = None) -> None:
             up[name] = stack.enter_context(start(Path(tmp)))
             tqdm.write(f"{name}: pids {up[name].pids} on {up[name].endpoints[0]}",
                        file=sys.stderr)
+            if args.py_spy and up[name].python:
+                svg = args.py_spy / f"watchers-{name}-{args.stamp}.svg"
+                stack.enter_context(profile.py_spy(up[name].pids[0], svg))
         cells = run(_main(args, pool, up, bar))
     meta = {
         "command": " ".join(["python -m bench.watchers", *(argv or sys.argv[1:])]),

@@ -20,7 +20,7 @@ from collections import deque
 from typing import Final
 
 from kvcore.watch.watchable import WatchableStore
-from kvcore.watch.watcher import Watcher, WatchResponse
+from kvcore.watch.watcher import SharedResponse, Watcher, WatchResponse
 
 # etcd's chanBufLen: batches of watcher responses a stream holds before its watchers
 # become victims.
@@ -104,15 +104,21 @@ class WatchStream:
         """One progress response for the whole stream; False while a watcher catches up."""
         return self._watchable.progress_all(self._watchers.values(), self)
 
-    def offer(self, responses: list[WatchResponse]) -> bool:
+    def accepting(self) -> bool:
         if self._closed:
             return True  # nobody reads any more: accept and forget
         if self._offered >= self._capacity or self._responses >= MAX_QUEUED_RESPONSES:
             self._refused = True
             return False
-        self._offered += 1
-        self._responses += len(responses)
-        self._push(responses)
+        return True
+
+    def offer(self, responses: list[SharedResponse]) -> bool:
+        if not self.accepting():
+            return False
+        if not self._closed:
+            self._offered += 1
+            self._responses += _count(responses)
+            self._push(responses)
         return True
 
     def put(self, item: object) -> None:
@@ -132,8 +138,8 @@ class WatchStream:
         self._ready.set()
 
     async def take(self) -> object:
-        """The next queued item, in order: a control answer, or a batch (a list) of
-        watcher responses; waits for one."""
+        """The next queued item, in order: a control answer, or a batch of watcher
+        responses (a list of SharedResponse); waits for one."""
         while not self._queue:
             self._ready.clear()
             await self._ready.wait()
@@ -143,7 +149,7 @@ class WatchStream:
             self._control_taken.set()
             return item
         self._offered -= 1
-        self._responses -= len(item)
+        self._responses -= _count(item)
         if (
             self._refused
             and self._offered <= self._capacity // 2
@@ -161,7 +167,8 @@ class WatchStream:
             item = await self.take()
             if not isinstance(item, list):
                 return item
-            self._unrolled.extend(item)
+            for shared in item:
+                self._unrolled.extend(shared.unshared())
         return self._unrolled.popleft()
 
     def close(self) -> None:
@@ -172,3 +179,8 @@ class WatchStream:
         self._watchers.clear()
         self._queue.clear()
         self._unrolled.clear()
+
+
+def _count(batch: list[SharedResponse]) -> int:
+    """How many watcher responses ``batch`` stands for."""
+    return sum(len(shared.watch_ids) for shared in batch)

@@ -36,9 +36,9 @@ from kvcore.watch import events
 from kvcore.watch.group import WatcherGroup
 from kvcore.watch.watcher import (
     ALL_WATCHERS,
+    SharedResponse,
     Sink,
     Watcher,
-    WatchResponse,
     batch,
     by_sink,
     offer,
@@ -57,7 +57,8 @@ class WatchableStore:
         self._store: KVStore | None = None
         self._synced = WatcherGroup()
         self._unsynced = WatcherGroup()
-        self._victims: dict[Watcher, list[Event]] = {}
+        # Per stream, its victims and the events each is owed
+        self._victims: dict[Sink, dict[Watcher, list[Event]]] = {}
         self._written: list[tuple[int, list[KeyValue]]] = []
         self._wake = asyncio.Event()
         # The last window of history read, as events: victims coming back one group
@@ -89,7 +90,7 @@ class WatchableStore:
     @property
     def lagging(self) -> int:
         """How many watchers are catching up or waiting as victims."""
-        return len(self._unsynced) + len(self._victims)
+        return len(self._unsynced) + sum(map(len, self._victims.values()))
 
     def record(self, revision: int, changes: list[KeyValue]) -> None:
         """The store's ChangeObserver: a write ended at ``revision``, not committed yet."""
@@ -141,13 +142,17 @@ class WatchableStore:
     def cancel(self, watcher: Watcher) -> None:
         """Stop feeding ``watcher``, whichever group it is in."""
         if not self._synced.remove(watcher) and not self._unsynced.remove(watcher):
-            self._victims.pop(watcher, None)
+            victims = self._victims.get(watcher.sink)
+            if victims is not None:
+                victims.pop(watcher, None)
+                if not victims:
+                    del self._victims[watcher.sink]
 
     def progress(self, watcher: Watcher) -> None:
         """Tell a synced ``watcher`` the current revision (an event-less response);
         others are catching up and will speak for themselves."""
         if watcher in self._synced:
-            watcher.sink.offer([WatchResponse(watcher.id, [], self.revision)])
+            watcher.sink.offer([SharedResponse([watcher.id], [], self.revision)])
 
     def progress_all(self, watchers: Iterable[Watcher], sink: Sink) -> bool:
         """One progress response to ``sink`` for all of ``watchers``, if all are synced;
@@ -156,7 +161,7 @@ class WatchableStore:
         if any(w not in self._synced for w in watchers):
             return False
         if watchers:
-            sink.offer([WatchResponse(ALL_WATCHERS, [], self.revision)])
+            sink.offer([SharedResponse([ALL_WATCHERS], [], self.revision)])
         return True
 
     def kick(self) -> None:
@@ -192,7 +197,7 @@ class WatchableStore:
         for watcher in list(itertools.islice(self._unsynced, MAX_WATCHERS_PER_SYNC)):
             if watcher.min_rev < compacted:
                 # Its history is gone: it is told so and dropped (a full buffer: next time).
-                if watcher.sink.offer([WatchResponse(watcher.id, [], 0, compacted)]):
+                if watcher.sink.offer([SharedResponse([watcher.id], [], 0, compacted)]):
                     self._unsynced.remove(watcher)
                     moved = True
             else:
@@ -240,7 +245,7 @@ class WatchableStore:
         return evs
 
     def _make_victim(self, watcher: Watcher, owed: list[Event]) -> None:
-        self._victims[watcher] = owed
+        self._victims.setdefault(watcher.sink, {})[watcher] = owed
         self._wake.set()
 
     def move_victims(self) -> int:
@@ -249,14 +254,14 @@ class WatchableStore:
         many moved."""
         current = self.revision
         moved = 0
-        for sink, batched in by_sink(self._victims).items():
-            if not offer(sink, batched, None):
+        for sink, victims in list(self._victims.items()):
+            if not offer(sink, victims.items(), None):
                 continue
-            for watcher, _ in batched:
-                del self._victims[watcher]
+            del self._victims[sink]
+            for watcher in victims:
                 if watcher.min_rev <= current:
                     self._unsynced.add(watcher)
                 else:
                     self._synced.add(watcher)
-            moved += len(batched)
+            moved += len(victims)
         return moved

@@ -24,10 +24,31 @@ class WatchResponse:
     compact_revision: int = 0
 
 
+@dataclass(slots=True)
+class SharedResponse:
+    """One response for several watchers of a stream, identical but for the watch id:
+    the form in which the watchable store queues responses (one object, not one per
+    watcher, and one encoding on the wire side)."""
+
+    watch_ids: list[int]
+    events: list[Event]
+    revision: int
+    compact_revision: int = 0
+
+    def unshared(self) -> list[WatchResponse]:
+        return [
+            WatchResponse(watch_id, self.events, self.revision, self.compact_revision)
+            for watch_id in self.watch_ids
+        ]
+
+
 class Sink(Protocol):
     """Where a watcher's responses go: a stream with a bounded buffer."""
 
-    def offer(self, responses: list[WatchResponse]) -> bool:
+    def accepting(self) -> bool:
+        """Whether ``offer`` would take a batch now."""
+
+    def offer(self, responses: list[SharedResponse]) -> bool:
         """Queue ``responses`` (for watchers of this sink, made at one time) as one
         batch; False, and nothing queued, when the buffer is full."""
 
@@ -56,16 +77,24 @@ class Watcher:
 Owed = list[tuple[Watcher, list[Event]]]
 
 
-def offer(sink: Sink, owed: Owed, revision: int | None) -> bool:
+def offer(sink: Sink, owed: Iterable[tuple[Watcher, list[Event]]], revision: int | None) -> bool:
     """Offer ``owed`` to ``sink`` as one batch of responses at ``revision`` (None: each
-    watcher's last revision sent); True if queued or nothing was left after filters."""
-    responses = []
+    watcher's last revision sent); True if queued or nothing was left after filters.
+    Watchers owed the same events (the same list) at the same revision share one
+    response."""
+    if not sink.accepting():
+        return False
+    shared: dict[tuple[int, int], SharedResponse] = {}
     for watcher, events in owed:
         wanted = watcher.wanted(events)
         if wanted:
             at = watcher.min_rev - 1 if revision is None else revision
-            responses.append(WatchResponse(watcher.id, wanted, at))
-    return not responses or sink.offer(responses)
+            found = shared.get((id(wanted), at))
+            if found is None:
+                shared[(id(wanted), at)] = SharedResponse([watcher.id], wanted, at)
+            else:
+                found.watch_ids.append(watcher.id)
+    return not shared or sink.offer(list(shared.values()))
 
 
 def by_sink(owed: dict[Watcher, list[Event]]) -> dict[Sink, Owed]:

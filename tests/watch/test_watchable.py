@@ -23,7 +23,7 @@ from kvcore.watch.stream import (
     WatchError,
     WatchStream,
 )
-from kvcore.watch.watcher import ALL_WATCHERS, Watcher
+from kvcore.watch.watcher import ALL_WATCHERS, SharedResponse, Watcher
 
 
 class Sink:
@@ -34,11 +34,14 @@ class Sink:
         self.batches = 0
         self.queued: list[WatchResponse] = []
 
-    def offer(self, responses: list[WatchResponse]) -> bool:
-        if self.batches >= self.capacity:
+    def accepting(self) -> bool:
+        return self.batches < self.capacity
+
+    def offer(self, responses: list[SharedResponse]) -> bool:
+        if not self.accepting():
             return False
         self.batches += 1
-        self.queued += responses
+        self.queued += [r for shared in responses for r in shared.unshared()]
         return True
 
     def drain(self) -> list[WatchResponse]:
@@ -258,13 +261,13 @@ def test_stream_ids_and_refusals(ws: WatchableStore) -> None:
 def test_full_stream_refuses_offers_until_read(ws: WatchableStore) -> None:
     stream = WatchStream(ws, capacity=2)
     stream.put("control")  # control answers never count against the capacity
-    assert stream.offer([WatchResponse(0, [], 1), WatchResponse(1, [], 1)])
-    assert stream.offer([WatchResponse(0, [], 2)])
-    assert not stream.offer([WatchResponse(0, [], 3)])
+    assert stream.offer([SharedResponse([0, 1], [], 1)])
+    assert stream.offer([SharedResponse([0], [], 2)])
+    assert not stream.offer([SharedResponse([0], [], 3)])
 
     async def read_one_then_offer() -> list[object]:
         got = [await stream.get(), await stream.get()]
-        assert stream.offer([WatchResponse(0, [], 3)])
+        assert stream.offer([SharedResponse([0], [], 3)])
         return [*got, await stream.get(), await stream.get(), await stream.get()]
 
     got = asyncio.run(read_one_then_offer())
@@ -277,11 +280,11 @@ def test_stream_bounds_the_responses_it_holds(
 ) -> None:
     monkeypatch.setattr(stream_module, "MAX_QUEUED_RESPONSES", 3)
     stream = WatchStream(ws)
-    assert stream.offer([WatchResponse(i, [], 1) for i in range(5)])  # taken whole
-    assert not stream.offer([WatchResponse(0, [], 2)])
+    assert stream.offer([SharedResponse(list(range(5)), [], 1)])  # taken whole
+    assert not stream.offer([SharedResponse([0], [], 2)])
     taken = asyncio.run(stream.take())
-    assert isinstance(taken, list) and len(taken) == 5
-    assert stream.offer([WatchResponse(0, [], 2)])
+    assert isinstance(taken, list) and taken[0].watch_ids == list(range(5))
+    assert stream.offer([SharedResponse([0], [], 2)])
 
 
 def test_many_watchers_of_one_stream_share_a_batch_and_stay_synced(
@@ -293,14 +296,14 @@ def test_many_watchers_of_one_stream_share_a_batch_and_stay_synced(
         put(ws, backend, b"k", str(i).encode())
     assert ws.lagging == 0  # 3 batches of 1000, far from the stream's capacity
 
-    async def drain() -> list[list[WatchResponse]]:
+    async def drain() -> list[list[SharedResponse]]:
         return [await stream.take() for _ in range(3)]  # type: ignore[misc]
 
     batches = asyncio.run(drain())
-    for revision, responses in zip((2, 3, 4), batches, strict=True):
-        assert [r.watch_id for r in responses] == ids
-        assert {r.revision for r in responses} == {revision}
-        assert revisions(responses) == [revision] * 1000
+    for revision, batch in zip((2, 3, 4), batches, strict=True):
+        [shared] = batch  # one response object for all of them
+        assert (shared.watch_ids, shared.revision) == (ids, revision)
+        assert revisions(shared.unshared()) == [revision] * 1000
 
 
 def test_negative_start_revisions_are_refused_or_read_from_the_start(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Final
 
 from kvcore import errors
@@ -21,7 +21,7 @@ from kvcore.api.mvccpb.kv_pb2 import Event
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import GRPC_OVERHEAD_BYTES, CallContext
 from kvcore.watch.stream import WatchError, WatchStream
-from kvcore.watch.watcher import ALL_WATCHERS, WatchResponse
+from kvcore.watch.watcher import ALL_WATCHERS, SharedResponse
 
 # How often a progress request made while a watcher was catching up is tried again.
 DEFERRED_PROGRESS_SECONDS: Final = 0.05
@@ -48,11 +48,9 @@ class WatchService:
                     yield item
                     continue
                 assert isinstance(item, list)
-                shared = _SharedEncoding(self._server)
-                for response in item:
-                    for out in session.encode(response, shared):
-                        yield out
-                    session.sent(response)
+                for shared in item:
+                    for response in session.encode(shared):
+                        yield response
         finally:
             for task in tasks:
                 task.cancel()
@@ -150,21 +148,33 @@ class _Session:
                     self.stream.progress(watch_id)
                 self._progress[watch_id] = True
 
-    def encode(
-        self, response: WatchResponse, shared: _SharedEncoding
-    ) -> list[pb.WatchResponse]:
-        """``response`` on the wire: prev_kv filled in if asked, split if asked."""
-        watch_id = response.watch_id
-        if watch_id not in self._prev_kv and watch_id not in self._fragment:
-            return [shared.encode(response)]
-        server = self._server
-        out = pb.WatchResponse(
-            header=server.header(response.revision),
+    def encode(self, shared: SharedResponse) -> Iterator[pb.WatchResponse]:
+        """``shared`` on the wire, for each of its watchers: prev_kv filled in if asked,
+        split if asked; the others share one encoding of the header and events, to
+        which each adds its watch id."""
+        body = b""
+        for watch_id in shared.watch_ids:
+            if watch_id in self._prev_kv or watch_id in self._fragment:
+                yield from self._encode_alone(watch_id, shared)
+            else:
+                if not body:
+                    body = self._message(shared).SerializeToString()
+                yield pb.WatchResponse.FromString(body + _watch_id_field(watch_id))
+            if shared.events and self._progress.get(watch_id):
+                self._progress[watch_id] = False  # no progress note due at the next tick
+
+    def _message(self, shared: SharedResponse, watch_id: int = 0) -> pb.WatchResponse:
+        return pb.WatchResponse(
+            header=self._server.header(shared.revision),
             watch_id=watch_id,
-            events=response.events,
-            compact_revision=response.compact_revision,
-            canceled=response.compact_revision != 0,
+            events=shared.events,
+            compact_revision=shared.compact_revision,
+            canceled=shared.compact_revision != 0,
         )
+
+    def _encode_alone(self, watch_id: int, shared: SharedResponse) -> list[pb.WatchResponse]:
+        out = self._message(shared, watch_id)
+        server = self._server
         if watch_id in self._prev_kv:
             for event in out.events:
                 _fill_prev_kv(server, event)
@@ -173,38 +183,10 @@ class _Session:
             return fragments(out, server.limits.max_request_bytes + GRPC_OVERHEAD_BYTES)
         return [out]
 
-    def sent(self, response: WatchResponse) -> None:
-        if response.events and self._progress.get(response.watch_id):
-            self._progress[response.watch_id] = False
-
     def close(self) -> None:
         if self._deferred_progress is not None:
             self._deferred_progress.cancel()
         self.stream.close()
-
-
-class _SharedEncoding:
-    """Encodes the responses of one batch: watchers sent the same events at the same
-    revision (all the watchers of a key, after one write) share one encoding of the
-    header and events, to which each adds its watch id."""
-
-    def __init__(self, server: EtcdServer) -> None:
-        self._server = server
-        self._encoded: dict[tuple[int, int, int], bytes] = {}
-
-    def encode(self, response: WatchResponse) -> pb.WatchResponse:
-        # The events list is the batch's own, alive while the batch is: its id is a key.
-        slot = (id(response.events), response.revision, response.compact_revision)
-        body = self._encoded.get(slot)
-        if body is None:
-            body = pb.WatchResponse(
-                header=self._server.header(response.revision),
-                events=response.events,
-                compact_revision=response.compact_revision,
-                canceled=response.compact_revision != 0,
-            ).SerializeToString()
-            self._encoded[slot] = body
-        return pb.WatchResponse.FromString(body + _watch_id_field(response.watch_id))
 
 
 def _watch_id_field(watch_id: int) -> bytes:
