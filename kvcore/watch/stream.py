@@ -20,7 +20,7 @@ from collections import deque
 from typing import Final
 
 from kvcore.watch.watchable import WatchableStore
-from kvcore.watch.watcher import SharedResponse, Watcher, WatchResponse
+from kvcore.watch.watcher import SharedResponse, Watcher, WatchResponse, merge, mergeable
 
 # etcd's chanBufLen: batches of watcher responses a stream holds before its watchers
 # become victims.
@@ -28,6 +28,9 @@ CAPACITY: Final = 128
 # Responses a stream holds at most before it refuses another batch (a batch is taken
 # whole while fewer are queued, so one batch may take it past this).
 MAX_QUEUED_RESPONSES: Final = 32768
+# Responses queued from which the reader takes all consecutive batches of events at once
+# and sends each watcher one response for them (see ``take``).
+MERGE_FROM: Final = CAPACITY
 # Control answers a stream holds before it stops reading requests (etcd's ctrlStreamBufLen).
 CONTROL_CAPACITY: Final = 16
 # A watch id of 0 in a create request asks the stream to choose one (etcd's AutoWatchID).
@@ -148,8 +151,19 @@ class WatchStream:
             self._controls -= 1
             self._control_taken.set()
             return item
-        self._offered -= 1
-        self._responses -= _count(item)
+        taken = [item]
+        if self._responses >= MERGE_FROM and mergeable(item):
+            # Far behind: rather than one response per watcher per revision, each
+            # watcher gets all its queued events in one, as etcd sends a watcher that
+            # fell behind (a victim catching up from history).
+            while self._queue and isinstance(self._queue[0], list) and mergeable(
+                self._queue[0]
+            ):
+                taken.append(self._queue.popleft())
+        self._offered -= len(taken)
+        self._responses -= sum(map(_count, taken))
+        if len(taken) > 1:
+            item = merge(taken)
         if (
             self._refused
             and self._offered <= self._capacity // 2

@@ -42,6 +42,37 @@ class SharedResponse:
         ]
 
 
+def mergeable(batch: list[SharedResponse]) -> bool:
+    """Whether ``batch`` holds only events (no progress note, no compaction notice),
+    so that its events may join a watcher's earlier response."""
+    return all(shared.events and not shared.compact_revision for shared in batch)
+
+
+def merge(batches: list[list[SharedResponse]]) -> list[SharedResponse]:
+    """Consecutive mergeable batches as one: each watcher's events in one response at
+    its last revision, as a watcher catching up from history is sent them. Watchers
+    with the same responses share the merged one; each goes where it first appeared."""
+    paths: dict[int, list[SharedResponse]] = {}  # watch id -> its responses, in order
+    for batch in batches:
+        for shared in batch:
+            for watch_id in shared.watch_ids:
+                path = paths.get(watch_id)
+                if path is None:
+                    paths[watch_id] = [shared]
+                else:
+                    path.append(shared)
+    merged: dict[tuple[int, ...], SharedResponse] = {}
+    for watch_id, path in paths.items():
+        key = tuple(map(id, path))  # the responses are alive in ``batches``
+        found = merged.get(key)
+        if found is None:
+            events = [ev for shared in path for ev in shared.events]
+            merged[key] = SharedResponse([watch_id], events, path[-1].revision)
+        else:
+            found.watch_ids.append(watch_id)
+    return list(merged.values())
+
+
 class Sink(Protocol):
     """Where a watcher's responses go: a stream with a bounded buffer."""
 

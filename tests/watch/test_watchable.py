@@ -296,14 +296,11 @@ def test_many_watchers_of_one_stream_share_a_batch_and_stay_synced(
         put(ws, backend, b"k", str(i).encode())
     assert ws.lagging == 0  # 3 batches of 1000, far from the stream's capacity
 
-    async def drain() -> list[list[SharedResponse]]:
-        return [await stream.take() for _ in range(3)]  # type: ignore[misc]
-
-    batches = asyncio.run(drain())
-    for revision, batch in zip((2, 3, 4), batches, strict=True):
-        [shared] = batch  # one response object for all of them
-        assert (shared.watch_ids, shared.revision) == (ids, revision)
-        assert revisions(shared.unshared()) == [revision] * 1000
+    batch = asyncio.run(stream.take())  # 3000 responses queued: taken as one
+    assert isinstance(batch, list)
+    [shared] = batch  # one response object for all of them
+    assert (shared.watch_ids, shared.revision) == (ids, 4)
+    assert revisions(shared.unshared()) == [2, 3, 4] * 1000
 
 
 def test_negative_start_revisions_are_refused_or_read_from_the_start(
@@ -335,3 +332,38 @@ def test_unread_control_answers_hold_back_the_requests(ws: WatchableStore) -> No
         return held, waiting.done()
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_stream_far_behind_sends_each_watcher_its_queued_events_at_once(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    ids = [stream.watch(0, b"k", None, 0) for _ in range(100)]
+    put(ws, backend, b"k")
+    put(ws, backend, b"k")
+    stream.put("control")  # nothing merges across a control answer
+    put(ws, backend, b"k")
+
+    async def drain() -> list[object]:
+        return [await stream.take() for _ in range(3)]
+
+    merged, control, last = asyncio.run(drain())
+    assert control == "control"
+    assert isinstance(merged, list) and isinstance(last, list)
+    [shared] = merged
+    assert (shared.watch_ids, shared.revision, revisions([shared])) == (ids, 3, [2, 3])
+    assert [(s.revision, revisions([s])) for s in last] == [(4, [4])]
+
+
+def test_stream_keeping_up_sends_one_response_per_revision(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    stream.watch(0, b"k", None, 0)
+    put(ws, backend, b"k")
+    put(ws, backend, b"k")
+
+    async def drain() -> list[object]:
+        return [await stream.get(), await stream.get()]
+
+    assert [r.revision for r in asyncio.run(drain())] == [2, 3]  # type: ignore[attr-defined]
