@@ -48,12 +48,18 @@ class WatcherGroup:
 
     def watchers_for(self, key: bytes) -> Iterator[Watcher]:
         """Every watcher whose keys include ``key``."""
+        for bucket in self.buckets_for(key):
+            yield from bucket
+
+    def buckets_for(self, key: bytes) -> Iterator[dict[Watcher, None]]:
+        """The watchers whose keys include ``key``, in groups that watch the same keys
+        (a group is the group's own storage: do not change it while iterating)."""
         single = self._by_key.get(key)
         if single:
-            yield from single
+            yield single
         for (start, end), watchers in self._by_range.items():
             if start <= key and (not end or key < end):
-                yield from watchers
+                yield watchers
 
     def watches(self, key: bytes) -> bool:
         return next(self.watchers_for(key), None) is not None

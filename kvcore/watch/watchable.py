@@ -34,7 +34,15 @@ from kvcore.api.mvccpb.kv_pb2 import Event, KeyValue
 from kvcore.mvcc.store import KVStore
 from kvcore.watch import events
 from kvcore.watch.group import WatcherGroup
-from kvcore.watch.watcher import ALL_WATCHERS, Sink, Watcher, WatchResponse, batch
+from kvcore.watch.watcher import (
+    ALL_WATCHERS,
+    SharedResponse,
+    Sink,
+    Watcher,
+    batch,
+    by_sink,
+    offer,
+)
 
 # etcd's maxWatchersPerSync: how many unsynced watchers one history read serves.
 MAX_WATCHERS_PER_SYNC: Final = 512
@@ -49,7 +57,8 @@ class WatchableStore:
         self._store: KVStore | None = None
         self._synced = WatcherGroup()
         self._unsynced = WatcherGroup()
-        self._victims: dict[Watcher, list[Event]] = {}
+        # Per stream, its victims and the events each is owed
+        self._victims: dict[Sink, dict[Watcher, list[Event]]] = {}
         self._written: list[tuple[int, list[KeyValue]]] = []
         self._wake = asyncio.Event()
         # The last window of history read, as events: victims coming back one group
@@ -81,7 +90,7 @@ class WatchableStore:
     @property
     def lagging(self) -> int:
         """How many watchers are catching up or waiting as victims."""
-        return len(self._unsynced) + len(self._victims)
+        return len(self._unsynced) + sum(map(len, self._victims.values()))
 
     def record(self, revision: int, changes: list[KeyValue]) -> None:
         """The store's ChangeObserver: a write ended at ``revision``, not committed yet."""
@@ -96,11 +105,16 @@ class WatchableStore:
             self._notify(revision, events.from_changes(changes))
 
     def _notify(self, revision: int, evs: list[Event]) -> None:
-        for watcher, owed in batch(self._synced.watchers_for, evs).items():
+        owed = batch(self._synced.buckets_for, evs)
+        for watcher in owed:
             watcher.min_rev = revision + 1
-            if not watcher.send(WatchResponse(watcher.id, owed, revision)):
-                self._synced.remove(watcher)
-                self._make_victim(watcher, owed)
+        # One batch per stream: its watchers are all sent this revision, or all become
+        # victims, and the stream's reader encodes the batch in one go.
+        for sink, batched in by_sink(owed).items():
+            if not offer(sink, batched, revision):
+                for watcher, pending in batched:
+                    self._synced.remove(watcher)
+                    self._make_victim(watcher, pending)
 
     # --- the streams' side --------------------------------------------------------------
 
@@ -128,13 +142,17 @@ class WatchableStore:
     def cancel(self, watcher: Watcher) -> None:
         """Stop feeding ``watcher``, whichever group it is in."""
         if not self._synced.remove(watcher) and not self._unsynced.remove(watcher):
-            self._victims.pop(watcher, None)
+            victims = self._victims.get(watcher.sink)
+            if victims is not None:
+                victims.pop(watcher, None)
+                if not victims:
+                    del self._victims[watcher.sink]
 
     def progress(self, watcher: Watcher) -> None:
         """Tell a synced ``watcher`` the current revision (an event-less response);
         others are catching up and will speak for themselves."""
         if watcher in self._synced:
-            watcher.send(WatchResponse(watcher.id, [], self.revision))
+            watcher.sink.offer([SharedResponse([watcher.id], [], self.revision)])
 
     def progress_all(self, watchers: Iterable[Watcher], sink: Sink) -> bool:
         """One progress response to ``sink`` for all of ``watchers``, if all are synced;
@@ -143,7 +161,7 @@ class WatchableStore:
         if any(w not in self._synced for w in watchers):
             return False
         if watchers:
-            sink.offer(WatchResponse(ALL_WATCHERS, [], self.revision))
+            sink.offer([SharedResponse([ALL_WATCHERS], [], self.revision)])
         return True
 
     def kick(self) -> None:
@@ -179,7 +197,7 @@ class WatchableStore:
         for watcher in list(itertools.islice(self._unsynced, MAX_WATCHERS_PER_SYNC)):
             if watcher.min_rev < compacted:
                 # Its history is gone: it is told so and dropped (a full buffer: next time).
-                if watcher.sink.offer(WatchResponse(watcher.id, [], 0, compacted)):
+                if watcher.sink.offer([SharedResponse([watcher.id], [], 0, compacted)]):
                     self._unsynced.remove(watcher)
                     moved = True
             else:
@@ -189,20 +207,29 @@ class WatchableStore:
         # A negative start revision at or above the compaction reads all history.
         first = max(1, min(w.min_rev for w in chosen))
         last = min(current, first + MAX_REVISIONS_PER_SYNC - 1)
-        owed = batch(chosen.watchers_for, self._history(first, last))
+        owed = batch(chosen.buckets_for, self._history(first, last))
+        sending: dict[Watcher, list[Event]] = {}
         for watcher in chosen:
             if watcher.min_rev <= last:
                 watcher.min_rev = last + 1
                 moved = True
                 found = owed.get(watcher)
-                if found and not watcher.send(WatchResponse(watcher.id, found, current)):
-                    self._unsynced.remove(watcher)
-                    self._make_victim(watcher, found)
-                    continue
+                if found:
+                    sending[watcher] = found
+                    continue  # synced or not once its stream took the events
             if watcher.min_rev > current:
                 self._unsynced.remove(watcher)
                 self._synced.add(watcher)
                 moved = True
+        for sink, batched in by_sink(sending).items():
+            sent = offer(sink, batched, current)
+            for watcher, pending in batched:
+                if not sent:
+                    self._unsynced.remove(watcher)
+                    self._make_victim(watcher, pending)
+                elif watcher.min_rev > current:
+                    self._unsynced.remove(watcher)
+                    self._synced.add(watcher)
         if not self._unsynced and not self._victims:
             self._window = None  # nobody lags: let the history read go
         return moved
@@ -218,25 +245,23 @@ class WatchableStore:
         return evs
 
     def _make_victim(self, watcher: Watcher, owed: list[Event]) -> None:
-        self._victims[watcher] = owed
+        self._victims.setdefault(watcher.sink, {})[watcher] = owed
         self._wake.set()
 
     def move_victims(self) -> int:
-        """Retry each victim's owed events; those delivered rejoin the unsynced watchers
-        (or the synced ones, if nothing more is owed). Returns how many moved."""
+        """Retry the victims' owed events, one batch per stream; those delivered rejoin
+        the unsynced watchers (or the synced ones, if nothing more is owed). Returns how
+        many moved."""
         current = self.revision
         moved = 0
-        full: set[int] = set()  # sinks that refused this round: not asked again
-        for watcher, owed in list(self._victims.items()):
-            if id(watcher.sink) in full:
+        for sink, victims in list(self._victims.items()):
+            if not offer(sink, victims.items(), None):
                 continue
-            if not watcher.send(WatchResponse(watcher.id, owed, watcher.min_rev - 1)):
-                full.add(id(watcher.sink))
-                continue
-            del self._victims[watcher]
-            moved += 1
-            if watcher.min_rev <= current:
-                self._unsynced.add(watcher)
-            else:
-                self._synced.add(watcher)
+            del self._victims[sink]
+            for watcher in victims:
+                if watcher.min_rev <= current:
+                    self._unsynced.add(watcher)
+                else:
+                    self._synced.add(watcher)
+            moved += len(victims)
         return moved

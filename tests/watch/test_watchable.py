@@ -14,6 +14,7 @@ from kvcore.api.mvccpb.kv_pb2 import Event
 from kvcore.backend import Backend
 from kvcore.mvcc import KVStore
 from kvcore.watch import WatchableStore, WatchResponse, watchable
+from kvcore.watch import stream as stream_module
 from kvcore.watch.group import WatcherGroup
 from kvcore.watch.stream import (
     CONTROL_CAPACITY,
@@ -22,24 +23,29 @@ from kvcore.watch.stream import (
     WatchError,
     WatchStream,
 )
-from kvcore.watch.watcher import ALL_WATCHERS, Watcher
+from kvcore.watch.watcher import ALL_WATCHERS, SharedResponse, Watcher
 
 
 class Sink:
-    """A stream buffer of ``capacity`` responses that the test drains by hand."""
+    """A stream buffer of ``capacity`` batches that the test drains by hand."""
 
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
+        self.batches = 0
         self.queued: list[WatchResponse] = []
 
-    def offer(self, response: WatchResponse) -> bool:
-        if len(self.queued) >= self.capacity:
+    def accepting(self) -> bool:
+        return self.batches < self.capacity
+
+    def offer(self, responses: list[SharedResponse]) -> bool:
+        if not self.accepting():
             return False
-        self.queued.append(response)
+        self.batches += 1
+        self.queued += [r for shared in responses for r in shared.unshared()]
         return True
 
     def drain(self) -> list[WatchResponse]:
-        got, self.queued = self.queued, []
+        got, self.queued, self.batches = self.queued, [], 0
         return got
 
 
@@ -255,18 +261,46 @@ def test_stream_ids_and_refusals(ws: WatchableStore) -> None:
 def test_full_stream_refuses_offers_until_read(ws: WatchableStore) -> None:
     stream = WatchStream(ws, capacity=2)
     stream.put("control")  # control answers never count against the capacity
-    assert stream.offer(WatchResponse(0, [], 1))
-    assert stream.offer(WatchResponse(0, [], 2))
-    assert not stream.offer(WatchResponse(0, [], 3))
+    assert stream.offer([SharedResponse([0, 1], [], 1)])
+    assert stream.offer([SharedResponse([0], [], 2)])
+    assert not stream.offer([SharedResponse([0], [], 3)])
 
     async def read_one_then_offer() -> list[object]:
         got = [await stream.get(), await stream.get()]
-        assert stream.offer(WatchResponse(0, [], 3))
-        return [*got, await stream.get(), await stream.get()]
+        assert stream.offer([SharedResponse([0], [], 3)])
+        return [*got, await stream.get(), await stream.get(), await stream.get()]
 
     got = asyncio.run(read_one_then_offer())
     assert got[0] == "control"
-    assert [r.revision for r in got[1:]] == [1, 2, 3]
+    assert [(r.watch_id, r.revision) for r in got[1:]] == [(0, 1), (1, 1), (0, 2), (0, 3)]
+
+
+def test_stream_bounds_the_responses_it_holds(
+    ws: WatchableStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_module, "MAX_QUEUED_RESPONSES", 3)
+    stream = WatchStream(ws)
+    assert stream.offer([SharedResponse(list(range(5)), [], 1)])  # taken whole
+    assert not stream.offer([SharedResponse([0], [], 2)])
+    taken = asyncio.run(stream.take())
+    assert isinstance(taken, list) and taken[0].watch_ids == list(range(5))
+    assert stream.offer([SharedResponse([0], [], 2)])
+
+
+def test_many_watchers_of_one_stream_share_a_batch_and_stay_synced(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    ids = [stream.watch(0, b"k", None, 0) for _ in range(1000)]
+    for i in range(3):
+        put(ws, backend, b"k", str(i).encode())
+    assert ws.lagging == 0  # 3 batches of 1000, far from the stream's capacity
+
+    batch = asyncio.run(stream.take())  # 3000 responses queued: taken as one
+    assert isinstance(batch, list)
+    [shared] = batch  # one response object for all of them
+    assert (shared.watch_ids, shared.revision) == (ids, 4)
+    assert revisions(shared.unshared()) == [2, 3, 4] * 1000
 
 
 def test_negative_start_revisions_are_refused_or_read_from_the_start(
@@ -298,3 +332,38 @@ def test_unread_control_answers_hold_back_the_requests(ws: WatchableStore) -> No
         return held, waiting.done()
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_stream_far_behind_sends_each_watcher_its_queued_events_at_once(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    ids = [stream.watch(0, b"k", None, 0) for _ in range(100)]
+    put(ws, backend, b"k")
+    put(ws, backend, b"k")
+    stream.put("control")  # nothing merges across a control answer
+    put(ws, backend, b"k")
+
+    async def drain() -> list[object]:
+        return [await stream.take() for _ in range(3)]
+
+    merged, control, last = asyncio.run(drain())
+    assert control == "control"
+    assert isinstance(merged, list) and isinstance(last, list)
+    [shared] = merged
+    assert (shared.watch_ids, shared.revision, revisions([shared])) == (ids, 3, [2, 3])
+    assert [(s.revision, revisions([s])) for s in last] == [(4, [4])]
+
+
+def test_stream_keeping_up_sends_one_response_per_revision(
+    ws: WatchableStore, backend: Backend
+) -> None:
+    stream = WatchStream(ws)
+    stream.watch(0, b"k", None, 0)
+    put(ws, backend, b"k")
+    put(ws, backend, b"k")
+
+    async def drain() -> list[object]:
+        return [await stream.get(), await stream.get()]
+
+    assert [r.revision for r in asyncio.run(drain())] == [2, 3]  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Final
 
 from kvcore import errors
@@ -22,7 +22,7 @@ from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.services.auth_guard import watch_refusal
 from kvcore.transport import GRPC_OVERHEAD_BYTES, CallContext
 from kvcore.watch.stream import WatchError, WatchStream
-from kvcore.watch.watcher import ALL_WATCHERS, WatchResponse
+from kvcore.watch.watcher import ALL_WATCHERS, SharedResponse
 
 # How often a progress request made while a watcher was catching up is tried again.
 DEFERRED_PROGRESS_SECONDS: Final = 0.05
@@ -42,16 +42,16 @@ class WatchService:
         ]
         try:
             while True:
-                item = await session.stream.get()
+                item = await session.stream.take()
                 if isinstance(item, BaseException):
                     raise item  # the request stream broke
                 if isinstance(item, pb.WatchResponse):
                     yield item
-                else:
-                    assert isinstance(item, WatchResponse)
-                    for response in session.encode(item):
+                    continue
+                assert isinstance(item, list)
+                for shared in item:
+                    for response in session.encode(shared):
                         yield response
-                    session.sent(item)
         finally:
             for task in tasks:
                 task.cancel()
@@ -154,32 +154,56 @@ class _Session:
                     self.stream.progress(watch_id)
                 self._progress[watch_id] = True
 
-    def encode(self, response: WatchResponse) -> list[pb.WatchResponse]:
-        """``response`` on the wire: prev_kv filled in if asked, split if asked."""
-        server = self._server
-        out = pb.WatchResponse(
-            header=server.header(response.revision),
-            watch_id=response.watch_id,
-            events=response.events,
-            compact_revision=response.compact_revision,
-            canceled=response.compact_revision != 0,
+    def encode(self, shared: SharedResponse) -> Iterator[pb.WatchResponse]:
+        """``shared`` on the wire, for each of its watchers: prev_kv filled in if asked,
+        split if asked; the others share one encoding of the header and events, to
+        which each adds its watch id."""
+        body = b""
+        for watch_id in shared.watch_ids:
+            if watch_id in self._prev_kv or watch_id in self._fragment:
+                yield from self._encode_alone(watch_id, shared)
+            else:
+                if not body:
+                    body = self._message(shared).SerializeToString()
+                yield pb.WatchResponse.FromString(body + _watch_id_field(watch_id))
+            if shared.events and self._progress.get(watch_id):
+                self._progress[watch_id] = False  # no progress note due at the next tick
+
+    def _message(self, shared: SharedResponse, watch_id: int = 0) -> pb.WatchResponse:
+        return pb.WatchResponse(
+            header=self._server.header(shared.revision),
+            watch_id=watch_id,
+            events=shared.events,
+            compact_revision=shared.compact_revision,
+            canceled=shared.compact_revision != 0,
         )
-        if response.watch_id in self._prev_kv:
+
+    def _encode_alone(self, watch_id: int, shared: SharedResponse) -> list[pb.WatchResponse]:
+        out = self._message(shared, watch_id)
+        server = self._server
+        if watch_id in self._prev_kv:
             for event in out.events:
                 _fill_prev_kv(server, event)
-        if response.watch_id in self._fragment:
+        if watch_id in self._fragment:
             # etcd lets a watch response exceed the request limit by the same allowance.
             return fragments(out, server.limits.max_request_bytes + GRPC_OVERHEAD_BYTES)
         return [out]
-
-    def sent(self, response: WatchResponse) -> None:
-        if response.events and self._progress.get(response.watch_id):
-            self._progress[response.watch_id] = False
 
     def close(self) -> None:
         if self._deferred_progress is not None:
             self._deferred_progress.cancel()
         self.stream.close()
+
+
+def _watch_id_field(watch_id: int) -> bytes:
+    """WatchResponse.watch_id (field 2, an int64 varint) encoded on its own."""
+    value = watch_id & 0xFFFF_FFFF_FFFF_FFFF  # negative ids take ten bytes, as int64s do
+    out = bytearray(b"\x10")
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 _FILTERED_EVENT = {
