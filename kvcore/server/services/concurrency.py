@@ -16,6 +16,7 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.mvccpb.kv_pb2 import Event
 from kvcore.server.etcdserver import EtcdServer
+from kvcore.server.services.auth_guard import AuthGuard
 from kvcore.server.services.kv import KVService
 from kvcore.server.services.lease import LeaseService
 from kvcore.transport import CallContext
@@ -90,8 +91,10 @@ class Client:
 
     def __init__(self, server: EtcdServer) -> None:
         self._server = server
-        self._kv = KVService(server)
-        self._lease = LeaseService(server)
+        # Guarded as the client's own calls are: a recipe reads and writes only what its
+        # caller may (etcd's recipes call KV and Lease through a client with its token).
+        self._kv = AuthGuard(server, "etcdserverpb.KV", KVService(server))
+        self._lease = AuthGuard(server, "etcdserverpb.Lease", LeaseService(server))
 
     async def session_lease(self, lease: int, ctx: CallContext) -> int:
         """The lease a request's keys live on: its own, or for 0 a new lease of
