@@ -179,8 +179,8 @@ class Node:
             )
             await self._until_stopped(stop, server, tasks)
         finally:
-            for srv in reversed(servers):
-                await srv.stop(STOP_GRACE_SECONDS)
+            # Side by side: each may wait out the grace for streams that never end.
+            await asyncio.gather(*(srv.stop(STOP_GRACE_SECONDS) for srv in servers))
             server.stop()
             for task in background:
                 task.cancel()
