@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kvcore import backend_stream, metrics, schema
+from kvcore import backend_stream, errors, metrics, schema
 from kvcore import config as config_mod
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, MemberAttributes
 from kvcore.backend import Backend, Engine
@@ -179,7 +179,8 @@ class Node:
             )
             await self._until_stopped(stop, server, tasks)
         finally:
-            # Side by side: each may wait out the grace for streams that never end.
+            # Streams (watch, lock, observe) end now; calls in flight get the grace.
+            server.watchable.shutdown(errors.STOPPED)
             await asyncio.gather(*(srv.stop(STOP_GRACE_SECONDS) for srv in servers))
             server.stop()
             for task in background:

@@ -61,6 +61,8 @@ class WatchStream:
         self._ready = asyncio.Event()
         self._control_taken = asyncio.Event()
         self._closed = False
+        self._failure: Exception | None = None
+        watchable.register(self)
 
     @property
     def revision(self) -> int:
@@ -140,10 +142,17 @@ class WatchStream:
         self._queue.append(item)
         self._ready.set()
 
+    def fail(self, error: Exception) -> None:
+        self._failure = error
+        self._ready.set()
+
     async def take(self) -> object:
         """The next queued item, in order: a control answer, or a batch of watcher
-        responses (a list of SharedResponse); waits for one."""
-        while not self._queue:
+        responses (a list of SharedResponse); waits for one. Raises the stream's
+        failure once it has one (see :meth:`fail`)."""
+        while not self._queue or self._failure is not None:
+            if self._failure is not None:
+                raise self._failure
             self._ready.clear()
             await self._ready.wait()
         item = self._queue.popleft()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import weakref
 from collections.abc import Iterable
 from typing import Final
 
@@ -61,9 +62,20 @@ class WatchableStore:
         self._victims: dict[Sink, dict[Watcher, list[Event]]] = {}
         self._written: list[tuple[int, list[KeyValue]]] = []
         self._wake = asyncio.Event()
+        self._sinks: weakref.WeakSet[Sink] = weakref.WeakSet()
         # The last window of history read, as events: victims coming back one group
         # after another tend to need the same window again.
         self._window: tuple[KVStore, int, int, list[Event]] | None = None
+
+    def register(self, sink: Sink) -> None:
+        """Know ``sink`` (until it is garbage), so that :meth:`shutdown` can end it."""
+        self._sinks.add(sink)
+
+    def shutdown(self, error: Exception) -> None:
+        """End every stream with ``error``: the node is stopping, and a stream never
+        ends by itself (the listener would wait out its whole grace period for it)."""
+        for sink in list(self._sinks):
+            sink.fail(error)
 
     # --- the store's side ---------------------------------------------------------------
 

@@ -83,6 +83,9 @@ class Sink(Protocol):
         """Queue ``responses`` (for watchers of this sink, made at one time) as one
         batch; False, and nothing queued, when the buffer is full."""
 
+    def fail(self, error: Exception) -> None:
+        """End the stream: its reader gets ``error`` instead of anything still queued."""
+
 
 @dataclass(eq=False, slots=True)
 class Watcher:

@@ -87,6 +87,12 @@ class WatchClient:
             raise AssertionError(f"watch stream failed: {got}")
         return got
 
+    def failure(self, timeout: float = WAIT_SECONDS) -> grpc.RpcError:
+        """How the stream ended; fails if a response or nothing comes instead."""
+        got = self._responses.get(timeout=timeout)
+        assert isinstance(got, grpc.RpcError), f"expected the stream to fail, got {got}"
+        return got
+
     def take(self, count: int, timeout: float = WAIT_SECONDS) -> list[rpc_pb2.WatchResponse]:
         return [self.next(timeout) for _ in range(count)]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import grpc
 import pytest
 from support.normalize import render
 from support.process import Supervisor
@@ -124,3 +125,19 @@ def events_of(watch: WatchClient, count: int) -> list[int]:
     while len(revisions) < count:
         revisions += [ev.kv.mod_revision for ev in watch.next().events]
     return revisions
+
+
+def test_stopping_node_ends_open_streams_as_stopped(nodes: NodeFactory) -> None:
+    """A stream never ends by itself: a stopping node ends it with etcd's "server
+    stopped" (Unavailable, so clients go to another member) instead of leaving it to be
+    cut when the listener's grace runs out."""
+    node = nodes.start("kvcore")
+    with WatchClient(node.endpoint) as watch:
+        watch.create(b"stop/a")
+        assert watch.next().created
+        node.stop()
+        failure = watch.failure()
+    assert (failure.code(), failure.details()) == (
+        grpc.StatusCode.UNAVAILABLE,
+        "etcdserver: server stopped",
+    )
