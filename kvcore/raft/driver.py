@@ -153,6 +153,9 @@ class Driver:
     async def _handle(self, rd: Ready) -> None:
         if rd.soft_state is not None:
             self._machine.on_soft_state(rd.soft_state)
+        if rd.send_first and rd.messages:
+            # A leader's appends reach the followers' disks while its own syncs.
+            self._send(rd.messages)
         if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
             if rd.must_sync or rd.snapshot is not None:
                 await self._disk.call(self._log.persist, rd.hard_state, rd.entries, rd.snapshot)
@@ -162,7 +165,7 @@ class Driver:
                 # without a thread hop; the next synced batch makes them durable.
                 self._log.persist(rd.hard_state, rd.entries, None, sync=False)
             self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
-        if rd.messages:
+        if rd.messages and not rd.send_first:
             self._send(rd.messages)
         if rd.snapshot is not None:
             self._machine.restore(rd.snapshot)
