@@ -74,7 +74,11 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path, timeout
 
 @contextlib.contextmanager
 def _processes(
-    cmds: list[tuple[list[str], int]], logs: Path, python: bool = False
+    cmds: list[tuple[list[str], int]],
+    logs: Path,
+    python: bool = False,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """Start each command, wait until its port listens; stop all on exit."""
     procs: list[subprocess.Popen[bytes]] = []
@@ -83,7 +87,8 @@ def _processes(
         for i, (cmd, _) in enumerate(cmds):
             with open(logs / f"server-{i}.log", "wb") as out:
                 procs.append(subprocess.Popen(
-                    cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+                    cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                    stderr=subprocess.STDOUT,
                 ))
         for i, (proc, (_, port)) in enumerate(zip(procs, cmds, strict=True)):
             _wait_listening(proc, port, logs / f"server-{i}.log", timeout=20)
@@ -135,9 +140,11 @@ def echo(tmp: Path) -> contextlib.AbstractContextManager[Running]:
     return _processes([(cmd, port)], tmp, python=True)
 
 
-def kvcore(tmp: Path, engine: str, members: int = 1) -> contextlib.AbstractContextManager[Running]:
+def kvcore(
+    tmp: Path, engine: str, members: int = 1, src: Path = ROOT
+) -> contextlib.AbstractContextManager[Running]:
     """kvcore (`python -m kvcore serve`) with the given engine: one node, or a cluster
-    of `members` on loopback."""
+    of `members` on loopback; its code from the checkout `src` (default: this one)."""
     names = [f"m{i}" for i in range(members)]
     peers = {n: f"http://{HOST}:{free_port()}" for n in names}
     cmds = []
@@ -160,4 +167,8 @@ def kvcore(tmp: Path, engine: str, members: int = 1) -> contextlib.AbstractConte
         path = tmp / f"kvcore-{n}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         cmds.append(([sys.executable, "-m", "kvcore", "serve", "--config", str(path)], port))
-    return _processes(cmds, tmp, python=True)
+    env = None
+    if src != ROOT:  # another checkout's code first on the path, this venv's packages
+        paths = [str(src), str(src / "engines"), str(src / "plugins")]
+        env = os.environ | {"PYTHONPATH": os.pathsep.join(paths)}
+    return _processes(cmds, tmp, python=True, cwd=src, env=env)

@@ -1,9 +1,12 @@
 """The asyncio driver: gives the pure raft core a clock, a disk and a network.
 
-One task runs the Ready loop; one ticks. Between two Readys, request handlers call
-:meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the event loop),
-so every proposal made while the previous batch is being fsynced comes out in the next
-Ready: one WAL write and one fsync per batch of concurrent writes.
+Readys are handled in loop callbacks (one task ticks). Between two Readys, request
+handlers call :meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the
+event loop), so every proposal made while the previous batch is being fsynced comes out
+in the next Ready: one WAL write and one fsync per batch of concurrent writes. A
+leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
+messages after it. Committed entries that earlier Readys made durable are applied
+while the next batch syncs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 from kvcore.raft.messages import Message
@@ -83,6 +87,10 @@ class StateMachine(Protocol):
 
 
 class Driver:
+    """Runs raft's Readys as loop callbacks rather than a task: a wake-up is one
+    ``call_soon``, a finished fsync one ``call_soon_threadsafe`` that goes straight on
+    to send, apply and the next Ready, with no future or task step in between."""
+
     def __init__(
         self,
         node: RawNode,
@@ -96,82 +104,174 @@ class Driver:
         self._machine = machine
         self._send = send
         self._tick_seconds = tick_seconds
-        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
+        self._scheduled = False  # a turn is queued on the loop
+        self._busy = False  # a Ready is on disk (or being snapshotted): wait for it
+        self._failed: asyncio.Future[None] | None = None
+        self._snapshotting: asyncio.Task | None = None
         # One thread: WAL writes stay ordered and never occupy the event loop.
         self._disk = Worker("kvcore-wal")
 
     def propose(self, data: bytes) -> None:
         """Raises ``ProposalDroppedError`` when no leader can take it now."""
         self.node.propose(data)
-        self._wake.set()
+        self._wake()
 
     def read_index(self, ctx: bytes) -> None:
         self.node.read_index(ctx)
-        self._wake.set()
+        self._wake()
 
     def propose_conf_change(self, cc: ConfChange) -> None:
         """Raises ``ProposalDroppedError`` while another change is pending or no leader."""
         self.node.propose_conf_change(cc)
-        self._wake.set()
+        self._wake()
 
     def transfer_leader(self, to: int) -> None:
         self.node.transfer_leader(to)
-        self._wake.set()
+        self._wake()
 
     def step(self, message: Message) -> None:
         self.node.step(message)
-        self._wake.set()
+        self._wake()
 
     def campaign(self) -> None:
         self.node.campaign()
-        self._wake.set()
+        self._wake()
 
     async def run(self) -> None:
-        """Serve until cancelled."""
+        """Serve until cancelled; raises what a Ready's handling raised."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._failed = loop.create_future()
+        ticker = asyncio.create_task(self._tick_loop())
+        ticker.add_done_callback(self._ticker_done)
+        self._wake()
         try:
-            async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._tick_loop())
-                tasks.create_task(self._ready_loop())
+            await self._failed
         finally:
+            ticker.cancel()
+            if self._snapshotting is not None:
+                self._snapshotting.cancel()
+            self._loop = None
             self._disk.close()
+
+    def _ticker_done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())
+
+    def _fail(self, error: BaseException) -> None:
+        if self._failed is not None and not self._failed.done():
+            self._failed.set_exception(error)
 
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self._tick_seconds)
             self.node.tick()
-            self._wake.set()
+            self._wake()
 
-    async def _ready_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+    def _wake(self) -> None:
+        # Proposals made in this loop turn (and while a Ready is on disk) wait for the
+        # next turn, so they share one Ready and one fsync.
+        if not self._scheduled and self._loop is not None:
+            self._scheduled = True
+            self._loop.call_soon(self._turn)
+
+    def _turn(self) -> None:
+        self._scheduled = False
+        if not self._busy and self._loop is not None:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Handle Readys until one has to wait for the disk, or none is left."""
+        try:
             while self.node.has_ready():
                 rd = self.node.ready()
-                await self._handle(rd)
-                self.node.advance(rd)
+                if self._start(rd):
+                    return
+                if self._finish(rd):
+                    return
+        except BaseException as exc:
+            self._fail(exc)
 
-    async def _handle(self, rd: Ready) -> None:
+    def _start(self, rd: Ready) -> bool:
+        """Persist ``rd``; True if that went to the disk thread (``_persisted`` follows)."""
         if rd.soft_state is not None:
             self._machine.on_soft_state(rd.soft_state)
-        if rd.hard_state is not None or rd.entries or rd.snapshot is not None:
-            if rd.must_sync or rd.snapshot is not None:
-                await self._disk.call(self._log.persist, rd.hard_state, rd.entries, rd.snapshot)
-            else:
-                # Only the commit index moved: it need not be durable (raft learns it
-                # again after a crash), so the few bytes go to the page cache from here,
-                # without a thread hop; the next synced batch makes them durable.
-                self._log.persist(rd.hard_state, rd.entries, None, sync=False)
+        if rd.send_first and rd.messages:
+            # A leader's appends reach the followers' disks while its own syncs.
+            self._send(rd.messages)
+        if rd.hard_state is None and not rd.entries and rd.snapshot is None:
+            return False
+        if rd.must_sync or rd.snapshot is not None:
+            self._busy = True
+            args = (rd.hard_state, rd.entries, rd.snapshot)
+            early = _durable_already(rd)
+            self._disk.submit(self._log.persist, args, partial(self._persisted, rd, early))
+            if early:
+                # Apply what earlier Readys made durable while this one syncs, rather
+                # than one fsync later.
+                self._machine.apply(rd.committed_entries)
+            return True
+        # Only the commit index moved: it need not be durable (raft learns it again
+        # after a crash), so the few bytes go to the page cache from here, without a
+        # thread hop; the next synced batch makes them durable.
+        self._log.persist(rd.hard_state, rd.entries, None, sync=False)
+        self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
+        return False
+
+    def _persisted(
+        self, rd: Ready, applied: bool, result: None, error: BaseException | None
+    ) -> None:
+        """On the loop, as soon as the disk thread is done with ``rd``: carry on in the
+        same callback (the waiting handlers resume in the next one)."""
+        self._busy = False
+        if self._loop is None:
+            return  # stopped while the disk thread ran
+        if error is not None:
+            self._fail(error)
+            return
+        try:
             self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
-        if rd.messages:
+            if self._finish(rd, applied):
+                return
+        except BaseException as exc:
+            self._fail(exc)
+            return
+        self._drain()
+
+    def _finish(self, rd: Ready, applied: bool = False) -> bool:
+        """Send, apply (unless ``applied`` already) and advance a persisted Ready; True
+        if a snapshot is being taken (it advances when done)."""
+        if rd.messages and not rd.send_first:
             self._send(rd.messages)
         if rd.snapshot is not None:
             self._machine.restore(rd.snapshot)
-        if rd.committed_entries:
+        if rd.committed_entries and not applied:
             self._machine.apply(rd.committed_entries)
-            if (plan := self._machine.snapshot_due()) is not None:
-                await self._snapshot(plan)
         if rd.read_states:
             self._machine.on_read_states(rd.read_states)
+        if rd.committed_entries and (plan := self._machine.snapshot_due()) is not None:
+            self._busy = True
+            self._snapshotting = asyncio.create_task(self._snapshot(plan))
+            self._snapshotting.add_done_callback(partial(self._snapshot_done, rd))
+            return True
+        self.node.advance(rd)
+        return False
+
+    def _snapshot_done(self, rd: Ready, task: asyncio.Task) -> None:
+        self._busy = False
+        self._snapshotting = None
+        if task.cancelled() or self._loop is None:
+            return
+        if (error := task.exception()) is not None:
+            self._fail(error)
+            return
+        try:
+            self.node.advance(rd)
+        except BaseException as exc:
+            self._fail(exc)
+            return
+        self._drain()
 
     async def _snapshot(self, plan: SnapshotPlan) -> None:
         storage = self._log.storage
@@ -181,3 +281,11 @@ class Driver:
         if plan.compact_to > storage.first_index():
             storage.compact(plan.compact_to)
         log.info("snapshot taken at index %d", plan.index)
+
+
+def _durable_already(rd: Ready) -> bool:
+    """Are all of ``rd``'s committed entries persisted by earlier Readys? Then they may
+    be applied before ``rd`` itself is on disk."""
+    if not rd.committed_entries or rd.snapshot is not None:
+        return False
+    return not rd.entries or rd.committed_entries[-1].index < rd.entries[0].index

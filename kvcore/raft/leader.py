@@ -198,11 +198,16 @@ def append_entry(r: Raft, ents: list[Entry]) -> None:
     for i, e in enumerate(ents):
         e.term = r.term
         e.index = last + 1 + i
+    # Our own entries count toward commit only once the driver reports them durable
+    # (on_persisted): the appends may go out before our own fsync (Ready.send_first).
     r.log.append(ents)
-    # Counting our own unpersisted entries is safe: Ready persists them before any
-    # message goes out, so no other member acks before we are durable too.
-    r.tracker.progress[r.id].maybe_update(r.log.last_index())
-    maybe_commit(r)
+
+
+def on_persisted(r: Raft, index: int) -> None:
+    """Entries up to ``index`` of this leader's log are durable here."""
+    me = r.tracker.progress.get(r.id)
+    if me is not None and me.maybe_update(index) and maybe_commit(r):
+        bcast_append(r)
 
 
 def maybe_commit(r: Raft) -> bool:

@@ -148,6 +148,13 @@ class RaftLog:
     def unstable_entries(self) -> list[Entry]:
         return list(self.unstable.entries)
 
+    def last_stable_index(self) -> int:
+        """The last index persisted and still part of this log (0 while a snapshot
+        that replaces the log awaits persisting)."""
+        if self.unstable.snapshot is not None:
+            return 0
+        return min(self.unstable.offset - 1, self.last_index())
+
     def stable_to(self, i: int, t: int) -> None:
         self.unstable.stable_to(i, t)
 

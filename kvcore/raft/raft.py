@@ -121,11 +121,11 @@ class Raft:
         )
         self.lead_transferee = NONE
         self.tracker.reset_votes()
-        last = self.log.last_index()
-        self.tracker.reset_progress(last + 1)
+        self.tracker.reset_progress(self.log.last_index() + 1)
         me = self.tracker.progress.get(self.id)
         if me is not None:
-            me.match = last
+            # Only what is durable here counts toward commit.
+            me.match = self.log.last_stable_index()
         self.pending_conf_index = 0
         self.read_only = ReadOnly()
         self.pending_reads = []

@@ -9,7 +9,8 @@ The driver loop, in order:
         rd = node.ready()
         1. persist, in one durable write (fsync when rd.must_sync):
            rd.snapshot (if any), then rd.entries, then rd.hard_state (if any)
-        2. send rd.messages           (only after step 1 is durable)
+        2. send rd.messages           (only after step 1 is durable, unless
+                                       rd.send_first: then before or during it)
         3. apply rd.snapshot's data, then rd.committed_entries in order; for a
            CONF_CHANGE entry call node.apply_conf_change(decoded ConfChange)
         4. serve rd.read_states once applied >= read_state.index
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
+from kvcore.raft import leader
 from kvcore.raft.codec import encode_conf_change
 from kvcore.raft.config import Config
 from kvcore.raft.errors import ProposalDroppedError, StepLocalMessageError
@@ -71,6 +73,11 @@ class Ready:
         application has applied at least `index`.
     must_sync: True when term, vote or entries changed: the write must be fsynced before
         `messages` go out. A commit-only change may be written lazily.
+    send_first: True when `messages` may go out before the persistence above is
+        durable, in parallel with it (raft thesis 10.2.1): this member leads and its term
+        and vote are durable already. Its own new entries count toward commit only from
+        `advance`, which reports them persisted, so nothing commits before a quorum
+        holds it on disk. Committed entries are still applied only after persisting.
     """
 
     soft_state: SoftState | None = None
@@ -81,6 +88,7 @@ class Ready:
     messages: list[Message] = field(default_factory=list)
     read_states: list[ReadState] = field(default_factory=list)
     must_sync: bool = False
+    send_first: bool = False
 
 
 class RawNode:
@@ -171,6 +179,7 @@ class RawNode:
         soft = r.soft_state()
         hard = r.hard_state()
         entries = r.log.unstable_entries()
+        term_changed = hard.term != self._prev_hard.term or hard.vote != self._prev_hard.vote
         rd = Ready(
             soft_state=soft if soft != self._prev_soft else None,
             hard_state=hard if hard != self._prev_hard else None,
@@ -179,9 +188,8 @@ class RawNode:
             committed_entries=r.log.next_entries(),
             messages=r.msgs,
             read_states=r.read_states,
-            must_sync=bool(
-                entries or hard.term != self._prev_hard.term or hard.vote != self._prev_hard.vote
-            ),
+            must_sync=bool(entries) or term_changed,
+            send_first=r.role == Role.LEADER and not term_changed,
         )
         r.msgs = []
         r.read_states = []
@@ -189,13 +197,16 @@ class RawNode:
         return rd
 
     def advance(self, rd: Ready) -> None:
-        """Tell raft the Ready was handled: persisted, sent and applied."""
+        """Tell raft the Ready was handled: persisted, sent and applied. A leader's
+        persisted entries now count toward commit: a new Ready may follow at once."""
         r = self._raft
         if rd.hard_state is not None:
             self._prev_hard = rd.hard_state
         if rd.entries:
             last = rd.entries[-1]
             r.log.stable_to(last.index, last.term)
+            if r.role == Role.LEADER and r.log.match_term(last.index, last.term):
+                leader.on_persisted(r, last.index)
         if rd.snapshot is not None:
             r.log.stable_snap_to(rd.snapshot.metadata.index)
         if rd.committed_entries:

@@ -201,4 +201,6 @@ class MemoryStorage:
             raise ValueError(
                 f"missing log entries: last {self.last_index()}, appending {entries[0].index}"
             )
-        self._ents = self._ents[:offset] + list(entries)
+        # In place: copying the whole log per Ready cost O(log length) per write batch.
+        del self._ents[offset:]
+        self._ents.extend(entries)

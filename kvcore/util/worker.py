@@ -30,6 +30,16 @@ class Worker:
         self._calls.put((loop, future, fn, args))
         return future
 
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        args: tuple,
+        done: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        """Run ``fn(*args)`` on the worker thread, then ``done(result, error)`` on the
+        running loop: one loop callback, no future and no task to wake."""
+        self._calls.put((asyncio.get_running_loop(), done, fn, args))
+
     def close(self) -> None:
         """Finish the calls already queued, then stop the thread."""
         self._calls.put(_STOP)
@@ -37,13 +47,16 @@ class Worker:
 
     def _run(self) -> None:
         while (item := self._calls.get()) is not _STOP:
-            loop, future, fn, args = item
+            loop, target, fn, args = item
             try:
                 result, error = fn(*args), None
             except BaseException as exc:  # handed to the awaiting coroutine
                 result, error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop closed while fn ran
-                loop.call_soon_threadsafe(_settle, future, result, error)
+                if isinstance(target, asyncio.Future):
+                    loop.call_soon_threadsafe(_settle, target, result, error)
+                else:
+                    loop.call_soon_threadsafe(target, result, error)
 
 
 def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:

@@ -55,6 +55,11 @@ class SimOptions:
     partition: float = 0.01
     heal: float = 0.03
     crash: float = 0.004
+    # A leader's Ready whose appends go out before its own fsync (Ready.send_first)
+    # keeps it busy for 1..fsync_rounds rounds, while it steps what arrives (acks of
+    # those appends too); it may die before the fsync ends (crash_in_fsync).
+    fsync_rounds: int = 3
+    crash_in_fsync: float = 0.02
     restart: float = 0.05
     # client and operator activity, per round
     propose: float = 0.3
@@ -74,6 +79,7 @@ class SimOptions:
                 "partition",
                 "heal",
                 "crash",
+                "crash_in_fsync",
                 "restart",
                 "propose",
                 "read",
@@ -95,6 +101,10 @@ class SimNode:
     applied: int = 0
     conf_state: ConfState = field(default_factory=ConfState)
     last_commit: int = 0
+    checked_commit: int = 0  # the highest commit index it was seen to hold
+    # A send_first Ready whose fsync is still running, the round it ends in, and the
+    # term it was taken in.
+    syncing: tuple[Ready, int, int] | None = None
 
 
 def chain(digest: bytes, e: Entry) -> bytes:
@@ -139,6 +149,7 @@ class Checker:
         self.commit_term: dict[int, int] = {}  # index -> upper bound of its commit term
         self.reads: dict[bytes, int] = {}  # ctx -> commit index when requested
         self.reads_served = 0
+        self.quorum_checked = 0  # leader commits checked against the disks
         self.values: set[bytes] = set()  # data of every applied entry
         self.value_index: dict[bytes, int] = {}
         self._new_leaders: list[SimNode] = []
@@ -164,6 +175,28 @@ class Checker:
                     f"another log has {seen}"
                 )
             prev = e.term
+
+    def on_leader_step(self, node: SimNode, nodes: dict[int, SimNode]) -> None:
+        """Durability, after every call that may move a leader's commit index: it
+        commits an index only once a quorum of its voters holds that entry on disk (its
+        own appends may go out before its fsync, so its unpersisted entries must not
+        count)."""
+        raw = node.raw
+        if raw is None:
+            return
+        commit, checked = raw._raft.log.committed, node.checked_commit
+        node.checked_commit = max(commit, checked)
+        if raw.role != Role.LEADER or commit <= checked:
+            return  # a commit index learned as a follower was its leader's to check
+        term = raw._raft.log.term_or_zero(commit)
+        voters = raw.status().voters
+        durable = [v for v in voters if _holds(nodes[v].storage, commit, term)]
+        if 2 * len(durable) <= len(voters):
+            raise InvariantError(
+                f"leader {node.id} committed ({commit}, {term}) held on disk by "
+                f"{durable} only, of voters {voters}"
+            )
+        self.quorum_checked += 1
 
     def on_commit(self, node: SimNode, commit: int, term: int) -> None:
         if commit < node.last_commit:
@@ -246,6 +279,13 @@ class Checker:
                 )
 
 
+def _holds(storage: MemoryStorage, index: int, term: int) -> bool:
+    """Is entry (index, term) on this disk, or inside its snapshot (committed state)?"""
+    if index <= storage.snapshot().metadata.index:
+        return True
+    return index <= storage.last_index() and storage.term(index) == term
+
+
 class Cluster:
     def __init__(self, seed: int, opts: SimOptions | None = None, faults: bool = True) -> None:
         self.seed = seed
@@ -299,6 +339,7 @@ class Cluster:
     def crash(self, nid: int) -> None:
         self.stats["crash"] += 1
         self.nodes[nid].raw = None
+        self.nodes[nid].syncing = None  # its disk never got that Ready
 
     def live(self) -> list[SimNode]:
         return [n for n in self.nodes.values() if n.raw is not None]
@@ -360,6 +401,7 @@ class Cluster:
             if ok:
                 self.stats[m.type.name] += 1
                 dst.raw.step(m)  # type: ignore[union-attr]
+                self.check.on_leader_step(dst, self.nodes)  # type: ignore[arg-type]
             elif m.type == MessageType.APP:
                 src = self.nodes[m.frm].raw
                 if src is not None:
@@ -375,19 +417,46 @@ class Cluster:
     def handle_ready(self, node: SimNode) -> None:
         raw = node.raw
         assert raw is not None
+        if node.syncing is not None:
+            rd, due, term = node.syncing
+            if self.round < due:
+                return
+            node.syncing = None
+            if self.faults and self.rng.random() < self.opts.crash_in_fsync:
+                self.stats["crash_in_fsync"] += 1
+                self.crash(node.id)
+                return
+            self._persist(node, rd)
+            self._finish(node, rd, term)
         while raw.has_ready():
             rd = raw.ready()
-            self._persist(node, rd)
-            for m in rd.messages:
-                self._send(m)
-            self._apply(node, rd)
-            for rs in rd.read_states:
-                self.check.on_read_state(node, rs.index, rs.request_ctx)
-            raw.advance(rd)
-            if rd.soft_state is not None:
-                if rd.soft_state.role == Role.LEADER:
-                    self.stats["leader_elected"] += 1
-                self.check.on_soft_state(node, rd.soft_state.role, raw.term)
+            if rd.send_first:
+                for m in rd.messages:
+                    self._send(m)
+                if rd.entries and self.faults:
+                    due = self.round + 1 + self.rng.randrange(self.opts.fsync_rounds)
+                    node.syncing = (rd, due, raw.term)
+                    return
+                self._persist(node, rd)
+            else:
+                self._persist(node, rd)
+                for m in rd.messages:
+                    self._send(m)
+            self._finish(node, rd, raw.term)
+
+    def _finish(self, node: SimNode, rd: Ready, term: int) -> None:
+        """After a Ready is persisted: apply, serve reads, advance."""
+        raw = node.raw
+        assert raw is not None
+        self._apply(node, rd)
+        for rs in rd.read_states:
+            self.check.on_read_state(node, rs.index, rs.request_ctx)
+        raw.advance(rd)
+        self.check.on_leader_step(node, self.nodes)
+        if rd.soft_state is not None:
+            if rd.soft_state.role == Role.LEADER:
+                self.stats["leader_elected"] += 1
+            self.check.on_soft_state(node, rd.soft_state.role, term)
 
     def _persist(self, node: SimNode, rd: Ready) -> None:
         if rd.snapshot is not None:
@@ -412,6 +481,7 @@ class Cluster:
             if e.type == EntryType.CONF_CHANGE:
                 self.stats["conf_change_applied"] += 1
                 node.conf_state = raw.apply_conf_change(decode_conf_change(e.data))
+                self.check.on_leader_step(node, self.nodes)
 
     def step(self) -> None:
         """One round: tick, deliver, inject events, drain Readies, check."""

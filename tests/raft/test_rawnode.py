@@ -24,6 +24,13 @@ def persist(s: MemoryStorage, rd: Ready) -> None:
         s.set_hard_state(rd.hard_state)
 
 
+def drain(node: RawNode, s: MemoryStorage) -> None:
+    while node.has_ready():
+        rd = node.ready()
+        persist(s, rd)
+        node.advance(rd)
+
+
 def single(election_tick: int = 10) -> tuple[RawNode, MemoryStorage]:
     s = MemoryStorage()
     bootstrap(s, [1])
@@ -31,7 +38,7 @@ def single(election_tick: int = 10) -> tuple[RawNode, MemoryStorage]:
 
 
 def test_single_voter_elects_itself_on_first_timeout() -> None:
-    node, _ = single()
+    node, s = single()
     for _ in range(2 * 10):  # the randomized timeout is below 2 * election_tick
         node.tick()
         if node.role == Role.LEADER:
@@ -40,27 +47,35 @@ def test_single_voter_elects_itself_on_first_timeout() -> None:
     rd = node.ready()
     assert rd.soft_state is not None and rd.soft_state.role == Role.LEADER
     assert rd.messages == []
-    # The empty entry of the new term is persisted and committed at once.
+    # The empty entry of the new term commits once advance reports it persisted.
     assert [(e.index, e.data) for e in rd.entries] == [(2, b"")]
+    assert rd.committed_entries == []
+    # Its new term and vote are not durable yet: nothing may go out first.
+    assert rd.must_sync and not rd.send_first
+    persist(s, rd)
+    node.advance(rd)
+    rd = node.ready()
     assert [e.index for e in rd.committed_entries] == [2]
-    assert rd.must_sync
+    assert rd.hard_state is not None and rd.hard_state.commit == 2 and not rd.must_sync
 
 
 def test_single_voter_commits_batched_proposals_without_messages() -> None:
     node, s = single()
     node.campaign()
-    rd = node.ready()
-    persist(s, rd)
-    node.advance(rd)
+    drain(node, s)
     assert not node.has_ready()
     for i in range(5):
         node.propose(b"p%d" % i)
     rd = node.ready()
     assert [e.data for e in rd.entries] == [b"p%d" % i for i in range(5)]
-    assert rd.committed_entries == rd.entries
-    assert rd.messages == [] and rd.hard_state is not None and rd.hard_state.commit == 7
+    assert rd.committed_entries == [] and rd.messages == []
     persist(s, rd)
     node.advance(rd)
+    committed = node.ready()
+    assert committed.committed_entries == rd.entries
+    assert committed.hard_state is not None and committed.hard_state.commit == 7
+    persist(s, committed)
+    node.advance(committed)
     assert node.status().applied == 7
     assert not node.has_ready()
 
@@ -70,9 +85,7 @@ def test_restart_resumes_from_storage() -> None:
     node.campaign()
     for _ in range(3):
         node.propose(b"x")
-        rd = node.ready()
-        persist(s, rd)
-        node.advance(rd)
+        drain(node, s)
     term = node.term
     again = RawNode(Config(id=1, storage=s, applied=3))
     st = again.status()
@@ -120,11 +133,12 @@ def test_local_messages_are_refused_from_the_network() -> None:
 def test_conf_change_entry_type_and_status() -> None:
     node, s = single()
     node.campaign()
+    drain(node, s)
+    cc = ConfChange(ConfChangeType.ADD_LEARNER_NODE, 2)
+    node.propose_conf_change(cc)
     rd = node.ready()
     persist(s, rd)
     node.advance(rd)
-    cc = ConfChange(ConfChangeType.ADD_LEARNER_NODE, 2)
-    node.propose_conf_change(cc)
     rd = node.ready()
     (e,) = rd.committed_entries
     assert e.type == EntryType.CONF_CHANGE and decode_conf_change(e.data) == cc

@@ -108,6 +108,7 @@ def test_simulation(name: str) -> None:
         c = run_seed(name, seed)
         total.update(c.stats)
         total["reads_served"] += c.check.reads_served
+        total["leader_commits_checked"] += c.check.quorum_checked
     if os.environ.get("KVCORE_RAFT_SEED") is not None:
         return
     # Guard against a harness that checks nothing: the faults and features must occur.
@@ -115,6 +116,8 @@ def test_simulation(name: str) -> None:
         "leader_elected",
         "reads_served",
         "crash",
+        "crash_in_fsync",
+        "leader_commits_checked",
         "partition",
         "SNAP",
         "snapshot_restored",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from kvcore.raft.bootstrap import bootstrap
 from kvcore.raft.config import Config
 from kvcore.raft.driver import Driver
+from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.rawnode import RawNode
 from kvcore.raft.storage import MemoryStorage
 from kvcore.raft.types import Entry, EntryType, HardState, Snapshot
@@ -102,5 +103,58 @@ def test_concurrent_proposals_share_fsyncs() -> None:
         assert not machine.applied_before_persisted
         assert log.persist_calls - calls_before <= 10  # ~100 ms of proposals, 20 ms fsyncs
         assert not any(log.on_loop_thread)  # the disk never blocks the event loop
+
+    asyncio.run(scenario())
+
+
+def test_leader_appends_go_out_before_its_fsync_and_commit_after_it() -> None:
+    """Votes go out only once the candidate's term is durable; a leader's appends go
+    out before its own fsync, and its entries commit (and apply) only after it."""
+
+    async def scenario() -> None:
+        storage = MemoryStorage()
+        bootstrap(storage, [1, 2, 3])
+        node = RawNode(Config(id=1, storage=storage, pre_vote=False))
+        log = _SlowLog(storage)
+        machine = _Machine(log)
+        machine.expected = 1
+        # (type, whether what it depends on was durable here when it went out): a vote
+        # depends on the term, an append on its entries.
+        sent: list[tuple[MessageType, bool]] = []
+
+        def send(messages: list[Message]) -> None:
+            for m in messages:
+                if m.type == MessageType.VOTE:
+                    sent.append((m.type, storage.initial_state()[0].term == m.term))
+                elif m.entries:
+                    sent.append((m.type, all(e.index in log.persisted for e in m.entries)))
+
+        driver = Driver(node, log, machine, send=send, tick_seconds=10)
+        task = asyncio.create_task(driver.run())
+        driver.campaign()
+        while not sent:
+            await asyncio.sleep(0.005)
+        assert {s for s in sent} == {(MessageType.VOTE, True)}
+        driver.step(Message(MessageType.VOTE_RESP, to=1, frm=2, term=node.term))
+        while node.leader_id != 1:
+            await asyncio.sleep(0.005)
+        for follower in (2, 3):  # both hold the leader's empty entry: replicate to them
+            driver.step(Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=2))
+        while node.status().hard_state.commit < 2:
+            await asyncio.sleep(0.005)
+        sent.clear()
+        driver.propose(b"x")
+        while len(sent) < 2:
+            await asyncio.sleep(0.001)
+        last = node.status().hard_state.commit
+        # To both followers, before the leader's own fsync of the entry.
+        assert {s for s in sent} == {(MessageType.APP, False)}
+        for follower in (2, 3):
+            driver.step(Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=3))
+        await asyncio.wait_for(machine.done.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert machine.applied == [b"x"] and last < 3
+        assert not machine.applied_before_persisted
 
     asyncio.run(scenario())
