@@ -34,6 +34,8 @@ log = logging.getLogger("kvcore")
 
 STOP_GRACE_SECONDS = 2.0
 _PUBLISH_RETRY_SECONDS = 0.5
+# How many election timeouts a starting member waits to publish itself before it serves.
+_PUBLISH_WAIT_ELECTIONS = 3
 
 
 @dataclass(slots=True, frozen=True)
@@ -152,11 +154,19 @@ class Node:
                 await peers.start()
             if node.status().voters == [identity.member_id]:
                 driver.campaign()  # a lone voter need not wait out an election timeout
-            background.append(asyncio.create_task(self._publish(server), name="publish"))
+            publish = asyncio.create_task(self._publish(server), name="publish")
+            background.append(publish)
             background.append(asyncio.create_task(autocompact.run(server), name="autocompact"))
             # Replay what the log already holds as committed before serving anyone, so a
             # restarted member never answers from a state older than the one it had.
             await server.wait_applied(raft_log.storage.initial_state()[0].commit)
+            # Like etcd, serve once this member's client URLs are in the member list, so
+            # that a client's first MemberList shows them; but a member that finds no
+            # quorum serves anyway after a few election timeouts, to answer "no leader".
+            publish_wait = _PUBLISH_WAIT_ELECTIONS * cfg.raft.election_timeout_ms / 1000
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(publish_wait):
+                    await asyncio.shield(publish)
             for listener in self.listeners:
                 srv = listener.transport.client_server(
                     listener.config.address,
