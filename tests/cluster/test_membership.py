@@ -10,6 +10,10 @@ import pytest
 from support.cluster import KvcoreCluster, poll
 from support.etcdctl import CtlResult, Etcdctl
 from support.ports import free_port
+from support.rawclient import RpcFailure
+from support.servers import Server
+
+from kvcore.api.etcdserverpb import rpc_pb2
 
 from .reads import put_keys, read_prefix
 
@@ -34,6 +38,22 @@ def parse_added(out: str) -> tuple[str, dict[str, str]]:
     assert added and initial, out
     pairs = (item.split("=", 1) for item in initial.group(1).split(","))
     return added.group(1), {name: url for name, url in pairs}
+
+
+def assert_learner_serves_reads_only(learner: Server) -> None:
+    """As etcd's interceptors: Status and serializable Ranges, nothing else."""
+    refused = RpcFailure("UNAVAILABLE", "etcdserver: rpc not supported for learner")
+    with learner.client() as client:
+        assert not isinstance(client.call("Status", rpc_pb2.StatusRequest()), RpcFailure)
+        serializable = rpc_pb2.RangeRequest(key=PREFIX.encode(), serializable=True)
+        assert not isinstance(client.call("Range", serializable), RpcFailure)
+        assert client.call("Range", rpc_pb2.RangeRequest(key=PREFIX.encode())) == refused
+        put = rpc_pb2.PutRequest(key=b"learner", value=b"no")
+        assert client.call("Put", put) == refused
+        assert client.call("MemberList", rpc_pb2.MemberListRequest()) == refused
+    ctl = learner.etcdctl()
+    assert ctl.run("get", PREFIX, "--consistency=s", "--prefix", "--keys-only").code == 0
+    assert "rpc not supported for learner" in ctl.run("put", "learner", "no").stderr
 
 
 def promote(ctl: Etcdctl, hex_id: str) -> CtlResult:
@@ -73,6 +93,7 @@ def test_learner_promote_update_remove(
     )
     cluster.wait_published()
     assert listed(ctl)["n4"]["isLearner"]
+    assert_learner_serves_reads_only(learner)
     assert listed(ctl)["n4"]["clientURLs"] == [f"http://{learner.endpoint}"]
 
     result = promote(ctl, hex_id)

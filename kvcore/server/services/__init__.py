@@ -21,12 +21,16 @@ from kvcore.transport import CallContext, Services
 # while the member knows no leader (clientv3's WithRequireLeader).
 REQUIRE_LEADER_KEY = "hasleader"
 REQUIRE_LEADER_VALUE = "true"
+# Besides serializable Ranges, what a learner serves (etcd's interceptors).
+_LEARNER_CALLS = frozenset(
+    {("etcdserverpb.Maintenance", "status"), ("etcdserverpb.Maintenance", "snapshot")}
+)
 
 
 def build(server: EtcdServer) -> Services:
     """Every service this node serves, by protobuf service name."""
     return {
-        name: _RequireLeader(server, AuthGuard(server, name, impl))
+        name: _Interceptor(server, name, AuthGuard(server, name, impl))
         for name, impl in {
             "etcdserverpb.KV": KVService(server),
             "etcdserverpb.Auth": AuthService(server),
@@ -40,22 +44,40 @@ def build(server: EtcdServer) -> Services:
     }
 
 
-class _RequireLeader:
-    """Fails every call that carries ``hasleader: true`` while no leader is known, with
-    etcd's "no leader", before the handler runs (etcd does it in an interceptor)."""
+class _Interceptor:
+    """What etcd's gRPC interceptors check before any handler runs, in their order:
 
-    def __init__(self, server: EtcdServer, impl: object) -> None:
+    * a learner serves only Status, serializable Ranges and Snapshot streams; any other
+      call gets "rpc not supported for learner" (Unavailable, so that clients try
+      another member);
+    * a call that carries ``hasleader: true`` fails with "no leader" while this member
+      knows no leader (clientv3's WithRequireLeader).
+    """
+
+    def __init__(self, server: EtcdServer, service: str, impl: object) -> None:
         self._server = server
+        self._service = service
         self._impl = impl
 
     def __getattr__(self, name: str) -> Any:
         handler = getattr(self._impl, name)
         server = self._server
+        call = (self._service, name)
 
         def guarded(request: Any, ctx: CallContext) -> Any:
+            local = server.membership.get(server.identity.member_id)
+            if local is not None and local.is_learner and not _learner_serves(call, request):
+                raise errors.NOT_SUPPORTED_FOR_LEARNER
             required = ctx.metadata.get(REQUIRE_LEADER_KEY) == REQUIRE_LEADER_VALUE
             if required and not server.leader_id:
                 raise errors.NO_LEADER
             return handler(request, ctx)
 
         return guarded
+
+
+def _learner_serves(call: tuple[str, str], request: Any) -> bool:
+    """etcd's isRPCSupportedForLearner, and the one stream a learner serves."""
+    if call == ("etcdserverpb.KV", "range"):
+        return request.serializable
+    return call in _LEARNER_CALLS
