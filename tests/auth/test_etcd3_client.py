@@ -3,14 +3,11 @@ token, and meets the same refusals from kvcore as from etcd."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.etcd3probe import run_probe
 from support.process import Supervisor
 from support.servers import NodeFactory
 
@@ -25,18 +22,8 @@ PROBE = Path(__file__).with_name("etcd3_auth_probe.py")
 
 
 def _probe(server: _TlsServer, client: KeyPair, user: str, password: str) -> Any:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
     argv = [server.endpoint, user, password, str(server.ca), str(client.cert), str(client.key)]
-    done = subprocess.run(
-        [sys.executable, str(PROBE), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"etcd3 probe against {server.endpoint} failed:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return run_probe(PROBE, *argv)
 
 
 def _setup(server: _TlsServer, root: KeyPair) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from integration.test_etcd3_client import run_probe
+from support.etcd3probe import run_probe
 from support.servers import Server
 
 pytestmark = [pytest.mark.kvcore, pytest.mark.etcd]
@@ -18,8 +18,8 @@ LEASE_ID = re.compile(r"\b[0-9a-f]{16}\b")
 
 
 def test_etcd3_client_leases(kvcore: Server, etcd: Server) -> None:
-    got = run_probe(kvcore, "probe/", PROBE)
-    assert got == run_probe(etcd, "probe/", PROBE)
+    got = run_probe(PROBE, kvcore.endpoint, "probe/")
+    assert got == run_probe(PROBE, etcd.endpoint, "probe/")
     assert ["refresh", [[4242, 60]]] in got
     assert ["after-revoke", []] in got
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.etcd3probe import run_probe
 from support.servers import NodeFactory, Server
 
 pytestmark = pytest.mark.etcd
@@ -18,17 +15,7 @@ PROBE = Path(__file__).with_name("etcd3_probe.py")
 
 
 def _probe(server: Server) -> Any:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, str(PROBE), server.endpoint],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"etcd3 probe against {server.kind} failed:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return run_probe(PROBE, server.endpoint)
 
 
 def test_etcd3_client_alarms_defragment_snapshot(nodes: NodeFactory) -> None:

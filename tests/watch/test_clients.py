@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.etcd3probe import run_probe
 from support.servers import Server
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
@@ -62,22 +59,8 @@ def test_etcdctl_watch_prints_as_for_etcd(
     assert got and got == etcdctl_watch(theirs, prefix, *args, rel_rev=rel_rev)
 
 
-def run_probe(server: Server, prefix: str) -> Any:
-    env = {**os.environ, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-    done = subprocess.run(
-        [sys.executable, str(PROBE), server.endpoint, prefix],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"etcd3 probe against {server.kind} failed:\n{done.stderr}"
-    return json.loads(done.stdout)
-
-
 def test_etcd3_client_watches_as_against_etcd(pair: tuple[Server, Server]) -> None:
     ours, theirs = pair
-    got = run_probe(ours, "etcd3-watch/")
-    assert got == run_probe(theirs, "etcd3-watch/")
+    got = run_probe(PROBE, ours.endpoint, "etcd3-watch/")
+    assert got == run_probe(PROBE, theirs.endpoint, "etcd3-watch/")
     assert got[2][1] is True  # the callback heard both events on its key
