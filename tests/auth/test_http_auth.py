@@ -4,52 +4,22 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.gateway import HttpKvcore, b64, etcd_gateway_url, post
 from support.normalize import json_without_ids
-from support.ports import HOST, free_port
 from support.process import Supervisor
-from support.servers import KvcoreServer, NodeFactory, kvcore_config, write_yaml
+from support.servers import NodeFactory
 
 # The gateway only maps onto the services the gRPC tests cover: left to the full run.
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 
-class HttpKvcore(KvcoreServer):
-    """A kvcore with a gRPC listener and the JSON gateway on an HTTP one."""
-
-    def __init__(self, supervisor: Supervisor, workdir: Path) -> None:
-        super().__init__(supervisor, workdir)
-        self.http_port = free_port()
-        listeners = [
-            {"transport": "grpc", "address": self.endpoint},
-            {"transport": "http", "address": f"{HOST}:{self.http_port}"},
-        ]
-        write_yaml(
-            self.config_path,
-            kvcore_config(self.endpoint, self.data_dir, client_listeners=listeners),
-        )
-
-
 def _post(base: str, path: str, body: dict[str, Any], token: str | None) -> tuple[int, Any]:
-    headers = {"Authorization": token} if token else {}
-    req = urllib.request.Request(base + path, json.dumps(body).encode(), headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, json.loads(err.read())
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+    answer = post(base, path, body, {"Authorization": token} if token else None)
+    return answer.status, answer.json()
 
 
 def _story(base: str) -> list[Any]:
@@ -71,7 +41,7 @@ def _story(base: str) -> list[Any]:
         ("/v3/auth/role/add", {"name": "r"}),
         (
             "/v3/auth/role/grant",
-            {"name": "r", "perm": {"key": _b64("k"), "permType": "READWRITE"}},
+            {"name": "r", "perm": {"key": b64("k"), "permType": "READWRITE"}},
         ),
         ("/v3/auth/user/grant", {"user": "u", "role": "r"}),
         ("/v3/auth/enable", {}),
@@ -84,16 +54,16 @@ def _story(base: str) -> list[Any]:
         assert status == 200, answer
         tokens[name] = answer["token"]
     call("/v3/auth/authenticate", {"name": "u", "password": "wrong"})
-    call("/v3/kv/put", {"key": _b64("k"), "value": _b64("v")})
-    call("/v3/kv/put", {"key": _b64("k"), "value": _b64("v")}, "u")
-    call("/v3/kv/range", {"key": _b64("k")}, "u")
-    call("/v3/kv/put", {"key": _b64("other"), "value": _b64("v")}, "u")
-    call("/v3/kv/range", {"key": _b64("other")}, "u")
+    call("/v3/kv/put", {"key": b64("k"), "value": b64("v")})
+    call("/v3/kv/put", {"key": b64("k"), "value": b64("v")}, "u")
+    call("/v3/kv/range", {"key": b64("k")}, "u")
+    call("/v3/kv/put", {"key": b64("other"), "value": b64("v")}, "u")
+    call("/v3/kv/range", {"key": b64("other")}, "u")
     call("/v3/auth/user/list", {}, "u")
     call("/v3/auth/user/list", {}, "root")
     call("/v3/auth/role/get", {"role": "r"}, "root")
     call("/v3/auth/user/get", {"name": "u"}, "u")
-    call("/v3/kv/range", {"key": _b64("k")}, "root")
+    call("/v3/kv/range", {"key": b64("k")}, "root")
     call("/v3/auth/disable", {}, "u")
     call("/v3/auth/disable", {}, "root")
     return seen
@@ -107,6 +77,6 @@ def test_auth_through_the_gateway_as_etcd(
     nodes.adopt(kvcore)
     kvcore.start()
     etcd = nodes.start("etcd")
-    got = _story(f"http://{HOST}:{kvcore.http_port}")
-    want = _story(f"http://{etcd.endpoint}")
+    got = _story(kvcore.gateway_url)
+    want = _story(etcd_gateway_url(etcd))
     assert got == want

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gateway_nodes import HttpKvcore, etcd_gateway_url
+from support.gateway import HttpKvcore, etcd_gateway_url
 from support.process import Supervisor
 from support.servers import EtcdServer
 

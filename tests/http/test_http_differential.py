@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from gateway_nodes import Answer, HttpKvcore, b64, post, request
+from support.gateway import Answer, HttpKvcore, b64, post, request
 from support.normalize import ID_FIELDS, ID_PLACEHOLDER
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]

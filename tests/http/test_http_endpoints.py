@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from gateway_nodes import HttpKvcore, b64, post, request
+from support.gateway import HttpKvcore, b64, post, request
 
 from kvcore.api.etcdserverpb import rpc_pb2
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import etcd3gw
 import pytest
 from etcd3gw import exceptions
-from gateway_nodes import HttpKvcore
+from support.gateway import HttpKvcore
 
 pytestmark = [pytest.mark.etcd, pytest.mark.kvcore]
 
