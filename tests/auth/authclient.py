@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -54,3 +55,12 @@ class AuthClient:
 def failure(outcome: Outcome) -> str:
     """An outcome as "CODE: details", or "ok"."""
     return f"{outcome.code}: {outcome.details}" if isinstance(outcome, RpcFailure) else "ok"
+
+
+def grpc_outcome(call: Callable[[], object]) -> str:
+    """What a raw stub ``call`` came to, as :func:`failure` writes it."""
+    try:
+        call()
+    except grpc.RpcError as exc:
+        return failure(RpcFailure(exc.code().name, exc.details() or ""))
+    return "ok"

@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from support.rawclient import RpcFailure
 from support.servers import NodeFactory, Server
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.v3electionpb import v3election_pb2 as epb
 from kvcore.api.v3electionpb import v3election_pb2_grpc
 
-from .authclient import AuthClient, failure
+from .authclient import AuthClient, grpc_outcome
 from .test_tokens import _setup
 
 
 def _leader(server: Server, name: bytes, token: str | None) -> str:
+    metadata = [("token", token)] if token else None
     with grpc.insecure_channel(server.endpoint) as channel:
         stub = v3election_pb2_grpc.ElectionStub(channel)
-        metadata = [("token", token)] if token else None
-        try:
-            stub.Leader(epb.LeaderRequest(name=name), timeout=10, metadata=metadata)
-        except grpc.RpcError as exc:
-            return failure(RpcFailure(exc.code().name, exc.details() or ""))
-    return "ok"
+        request = epb.LeaderRequest(name=name)
+        return grpc_outcome(lambda: stub.Leader(request, timeout=10, metadata=metadata))
 
 
 def _story(server: Server) -> list[str]:

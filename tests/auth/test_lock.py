@@ -12,20 +12,15 @@ from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.v3lockpb import v3lock_pb2 as lpb
 from kvcore.api.v3lockpb import v3lock_pb2_grpc
 
-from .authclient import AuthClient, failure
+from .authclient import AuthClient, grpc_outcome
 from .test_tokens import _setup
 
 
 def _lock(server: Server, name: bytes, lease: int, token: str) -> str:
     with grpc.insecure_channel(server.endpoint) as channel:
         stub = v3lock_pb2_grpc.LockStub(channel)
-        try:
-            stub.Lock(
-                lpb.LockRequest(name=name, lease=lease), timeout=10, metadata=[("token", token)]
-            )
-        except grpc.RpcError as exc:
-            return failure(RpcFailure(exc.code().name, exc.details() or ""))
-    return "ok"
+        request = lpb.LockRequest(name=name, lease=lease)
+        return grpc_outcome(lambda: stub.Lock(request, timeout=10, metadata=[("token", token)]))
 
 
 def _story(server: Server) -> list[str]:
