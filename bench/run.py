@@ -182,6 +182,20 @@ def _drive(args: argparse.Namespace, driver: Driver, up: dict[str, targets.Runni
             bar.update()
 
 
+def run_meta(module: str, argv: list[str] | None, stamp: str) -> dict[str, object]:
+    """What a results file says about the run: the command, the machine and the
+    versions of etcd, kvcore, Python and grpcio."""
+    return {
+        "command": " ".join([f"python -m {module}", *(argv or sys.argv[1:])]),
+        "started": stamp,
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
+        "etcd": _etcd_version(),
+        "kvcore": f"HEAD {_kvcore_commit()} of {targets.ROOT}",
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+    }
+
+
 def _kvcore_commit() -> str:
     """The checkout's HEAD (read only: the tree may hold uncommitted work too)."""
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=targets.ROOT,
@@ -205,13 +219,7 @@ def main(argv: list[str] | None = None) -> None:
             with _started(args, driver, group, bar) as up:
                 _drive(args, driver, up, bar, rows)
     meta: dict[str, object] = {
-        "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
-        "started": args.stamp,
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
-        "etcd": _etcd_version(),
-        "kvcore": f"HEAD {_kvcore_commit()} of {targets.ROOT}",
-        "python": platform.python_version(),
-        "grpcio": grpc.__version__,
+        **run_meta("bench.run", argv, args.stamp),
         "measured": f"{args.count} requests" if args.count else f"{args.seconds} s",
         "warmup": args.warmup,
         "order": args.order,

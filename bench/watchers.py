@@ -16,8 +16,6 @@ import contextlib
 import json
 import multiprocessing
 import multiprocessing.pool
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from tqdm import tqdm
 
 from bench import profile, targets
 from bench.load import CHANNEL_OPTIONS, run
-from bench.run import _etcd_version, _kvcore_commit, plan
+from bench.run import plan, run_meta
 from kvcore.api.etcdserverpb import rpc_pb2
 
 WATCH = "/etcdserverpb.Watch/Watch"
@@ -376,13 +374,7 @@ def main(argv: list[str] | None = None) -> None:
                 stack.enter_context(profile.py_spy(up[name].pids[0], svg))
         cells = run(_main(args, pool, up, bar))
     meta = {
-        "command": " ".join(["python -m bench.watchers", *(argv or sys.argv[1:])]),
-        "started": args.stamp,
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpus",
-        "etcd": _etcd_version(),
-        "kvcore": f"HEAD {_kvcore_commit()} of {targets.ROOT}",
-        "python": platform.python_version(),
-        "grpcio": grpc.__version__,
+        **run_meta("bench.watchers", argv, args.stamp),
         "writer": f"{args.seconds} s at {args.rate} puts/s (distinct) or "
                   f"{args.fanout_rate} puts/s (key, prefix), {args.value_size} B values",
     }
