@@ -104,14 +104,14 @@ class MemoryBackend:
     def forget(self, reader: MemoryReadTxn) -> None:
         self._readers.discard(reader)
 
-    def apply_changes(self, changes: dict[str, SortedDict]) -> None:
+    def apply_changes(self, changes: dict[str, dict[bytes, Any]]) -> None:
         """Apply a write transaction's changes, first saving old values for readers."""
         with self.lock:
             self._apply_locked(changes)
 
-    def _apply_locked(self, changes: dict[str, SortedDict]) -> None:
+    def _apply_locked(self, changes: dict[str, dict[bytes, Any]]) -> None:
         live = self._live()
-        readers = list(self._readers)
+        readers = list(self._readers) if self._readers else ()
         for bucket, pending in changes.items():
             data = live[bucket]
             for key, value in pending.items():
@@ -243,21 +243,29 @@ class MemoryWriteTxn:
         self._backend = backend
         self._live = live
         # Per bucket, made on first write: an apply batch touches two or three buckets.
-        self._pending: dict[str, SortedDict] | None = {}
+        # Plain dicts (a put is one store, not a sorted insert); a range on this
+        # transaction, which the store rarely does, sorts the bucket's pending writes.
+        self._pending: dict[str, dict[bytes, Any]] | None = {}
 
-    def _view(self, bucket: str) -> tuple[SortedDict, SortedDict]:
+    def _open(self) -> dict[str, dict[bytes, Any]]:
         if self._pending is None:
             raise ValueError("transaction is closed")
-        return self._live[bucket], self._pending.get(bucket, _EMPTY)
+        return self._pending
 
-    def _writable(self, bucket: str) -> SortedDict:
-        _, pending = self._view(bucket)  # checks the txn is open and the bucket exists
-        if pending is _EMPTY:
-            pending = self._pending[bucket] = SortedDict()
-        return pending
+    def _writable(self, bucket: str) -> dict[bytes, Any]:
+        pending = self._open()
+        writes = pending.get(bucket)
+        if writes is None:
+            if bucket not in self._live:
+                raise KeyError(bucket)
+            writes = pending[bucket] = {}
+        return writes
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
-        return lookup(*self._view(bucket), key)
+        base = self._live[bucket]
+        writes = self._open().get(bucket)
+        value = writes.get(key, base.get(key, ABSENT)) if writes else base.get(key, ABSENT)
+        return None if value is ABSENT else value
 
     def range(
         self,
@@ -267,7 +275,9 @@ class MemoryWriteTxn:
         limit: int = 0,
         reverse: bool = False,
     ) -> Iterator[tuple[bytes, bytes]]:
-        return scan(*self._view(bucket), start, end, limit, reverse)
+        writes = self._open().get(bucket)
+        overlay = SortedDict(writes) if writes else _EMPTY
+        return scan(self._live[bucket], overlay, start, end, limit, reverse)
 
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         # bytes() so that a caller's bytearray or memoryview cannot change stored data.
@@ -277,9 +287,7 @@ class MemoryWriteTxn:
         self._writable(bucket)[bytes(key)] = ABSENT
 
     def commit(self) -> None:
-        if self._pending is None:
-            raise ValueError("transaction is closed")
-        pending, self._pending = self._pending, None
+        pending, self._pending = self._open(), None
         self._backend.apply_changes(pending)
 
     def abort(self) -> None:

@@ -4,6 +4,7 @@ Readys are handled in loop callbacks (one task ticks). Between two Readys, reque
 handlers call :meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the
 event loop), so every proposal made while the previous batch is being fsynced comes out
 in the next Ready: one WAL write and one fsync per batch of concurrent writes. A
+batch of one entry is synced on the loop itself, larger ones on the disk thread. A
 leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
 messages after it. Committed entries that earlier Readys made durable are applied
 while the next batch syncs.
@@ -27,6 +28,11 @@ from kvcore.raft.types import ConfChange, ConfState, Entry, HardState, Snapshot
 from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
+
+# Readys with at most this many entries are synced on the event loop; larger batches
+# (many requests in flight) go to the disk thread, so the loop takes the next batch's
+# requests while this one syncs.
+INLINE_SYNC_ENTRIES = 1
 
 
 @dataclass(slots=True, frozen=True)
@@ -201,6 +207,13 @@ class Driver:
             # A leader's appends reach the followers' disks while its own syncs.
             self._send(rd.messages)
         if rd.hard_state is None and not rd.entries and rd.snapshot is None:
+            return False
+        if rd.must_sync and rd.snapshot is None and len(rd.entries) <= INLINE_SYNC_ENTRIES:
+            # A lone write (about one request in flight): sync it right here. The hops
+            # to the disk thread and back cost more latency than the loop, which has
+            # little else to do then, loses while it waits for the disk.
+            self._log.persist(rd.hard_state, rd.entries, None)
+            self._log.mirror(rd.hard_state, rd.entries, None)
             return False
         if rd.must_sync or rd.snapshot is not None:
             self._busy = True

@@ -87,7 +87,7 @@ class EtcdServer:
         self.conf_state = snapshot.metadata.conf_state
         self._snapshot_index = snapshot.metadata.index
         self._ids = RequestIds(identity.member_id)
-        self._wait = Wait()
+        self._wait = Wait(cfg.limits.request_timeout)
         self._index_wait = IndexWait()
         self._index_wait.advance(self.applied_index)
         self._next_read: asyncio.Future[int] | None = None
@@ -196,21 +196,19 @@ class EtcdServer:
     async def _replicate(self, request_id: int, submit: Any) -> Any:
         """Hand a proposal to raft and wait for its result, within the request timeout.
 
-        While raft refuses it - no leader yet (an election is under way) or, for a conf
-        change, another one still pending - it is offered again.
+        While raft refuses it - no leader yet (an election is under way) or, for a
+        conf change, another one still pending - it is offered again.
         """
         future = self._wait.register(request_id)
+        while not future.done():
+            try:
+                submit()
+                break
+            except ProposalDroppedError:
+                await asyncio.sleep(_RESUBMIT_SECONDS)
         try:
-            async with asyncio.timeout(self.limits.request_timeout):
-                while True:
-                    try:
-                        submit()
-                        break
-                    except ProposalDroppedError:
-                        await asyncio.sleep(_RESUBMIT_SECONDS)
-                return await future
+            return await future
         except TimeoutError:
-            self._wait.cancel(request_id)
             metrics.PROPOSALS_FAILED.inc()
             raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
 

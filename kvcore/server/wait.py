@@ -9,21 +9,32 @@ from typing import Any
 
 
 class Wait:
-    """Request id -> future, resolved by the applier with the request's result."""
+    """Request id -> future, resolved by the applier with the request's result, or
+    failed with ``TimeoutError`` once ``timeout`` seconds pass.
 
-    def __init__(self) -> None:
+    The deadlines share one timer (armed for the earliest), rather than a timeout
+    context per request: most requests are answered within milliseconds, and their
+    deadlines are dropped lazily when the timer fires.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
         self._pending: dict[int, asyncio.Future] = {}
+        self._deadlines: list[tuple[float, int]] = []  # a heap of (deadline, request id)
+        self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._pending)
 
     def register(self, request_id: int) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._pending[request_id] = future
+        deadline = loop.time() + self._timeout
+        heapq.heappush(self._deadlines, (deadline, request_id))
+        if self._timer is None:
+            self._timer = loop.call_at(deadline, self._expire)
         return future
-
-    def cancel(self, request_id: int) -> None:
-        self._pending.pop(request_id, None)
 
     def trigger(self, request_id: int, result: Any) -> None:
         """Resolve ``request_id`` with ``result`` (an exception fails it)."""
@@ -37,9 +48,27 @@ class Wait:
 
     def fail_all(self, error: BaseException) -> None:
         pending, self._pending = self._pending, {}
+        self._deadlines = []
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for future in pending.values():
             if not future.done():
                 future.set_exception(error)
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        # Past deadlines fail their requests; the deadlines of answered ones go too.
+        while deadlines and (deadlines[0][0] <= now or deadlines[0][1] not in self._pending):
+            deadline, request_id = heapq.heappop(deadlines)
+            future = self._pending.pop(request_id, None) if deadline <= now else None
+            if future is not None and not future.done():
+                future.set_exception(TimeoutError())
+        if deadlines:
+            self._timer = loop.call_at(deadlines[0][0], self._expire)
 
 
 class IndexWait:
