@@ -4,7 +4,8 @@ Readys are handled in loop callbacks (one task ticks). Between two Readys, reque
 handlers call :meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the
 event loop), so every proposal made while the previous batch is being fsynced comes out
 in the next Ready: one WAL write and one fsync per batch of concurrent writes. A
-batch of one entry is synced on the loop itself, larger ones on the disk thread. A
+lone write (one request in flight) is synced on the loop itself, batches on the disk
+thread. A
 leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
 messages after it. Committed entries that earlier Readys made durable are applied
 while the next batch syncs.
@@ -29,10 +30,6 @@ from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
 
-# Readys with at most this many entries are synced on the event loop; larger batches
-# (many requests in flight) go to the disk thread, so the loop takes the next batch's
-# requests while this one syncs.
-INLINE_SYNC_ENTRIES = 1
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,6 +87,12 @@ class StateMachine(Protocol):
 
     def snapshot_due(self) -> SnapshotPlan | None:
         """A snapshot to take after the last apply, if one is due."""
+
+    @property
+    def pending_proposals(self) -> int:
+        """Proposals made on this member and not yet applied: with at most one in
+        flight, a Ready of at most one entry is synced on the loop, not the disk thread
+        (under load the loop keeps taking requests while the disk syncs)."""
 
 
 class Driver:
@@ -208,10 +211,10 @@ class Driver:
             self._send(rd.messages)
         if rd.hard_state is None and not rd.entries and rd.snapshot is None:
             return False
-        if rd.must_sync and rd.snapshot is None and len(rd.entries) <= INLINE_SYNC_ENTRIES:
-            # A lone write (about one request in flight): sync it right here. The hops
-            # to the disk thread and back cost more latency than the loop, which has
-            # little else to do then, loses while it waits for the disk.
+        if rd.must_sync and self._lone(rd):
+            # A lone write (one request in flight): sync it right here. The hops to the
+            # disk thread and back cost more latency than the loop, which has nothing
+            # else to do then, loses while it waits for the disk.
             self._log.persist(rd.hard_state, rd.entries, None)
             self._log.mirror(rd.hard_state, rd.entries, None)
             return False
@@ -231,6 +234,13 @@ class Driver:
         self._log.persist(rd.hard_state, rd.entries, None, sync=False)
         self._log.mirror(rd.hard_state, rd.entries, rd.snapshot)
         return False
+
+    def _lone(self, rd: Ready) -> bool:
+        return (
+            rd.snapshot is None
+            and len(rd.entries) <= 1
+            and self._machine.pending_proposals <= 1
+        )
 
     def _persisted(
         self, rd: Ready, applied: bool, result: None, error: BaseException | None

@@ -76,6 +76,10 @@ class _Machine:
     def snapshot_due(self) -> None:
         return None
 
+    @property
+    def pending_proposals(self) -> int:
+        return self.expected - len(self.applied)
+
 
 def test_concurrent_proposals_share_fsyncs() -> None:
     async def scenario() -> None:
@@ -102,7 +106,7 @@ def test_concurrent_proposals_share_fsyncs() -> None:
         assert machine.applied == [b"%d" % i for i in range(100)]
         assert not machine.applied_before_persisted
         assert log.persist_calls - calls_before <= 10  # ~100 ms of proposals, 20 ms fsyncs
-        assert not any(log.on_loop_thread)  # the disk never blocks the event loop
+        assert not any(log.on_loop_thread)  # under load the disk never blocks the loop
 
     asyncio.run(scenario())
 
@@ -155,6 +159,36 @@ def test_leader_appends_go_out_before_its_fsync_and_commit_after_it() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         assert machine.applied == [b"x"] and last < 3
+        assert not machine.applied_before_persisted
+
+    asyncio.run(scenario())
+
+
+def test_a_lone_write_is_synced_on_the_loop() -> None:
+    """With one proposal in flight, its entry is synced without the disk thread's round
+    trip, and still before it is applied."""
+
+    async def scenario() -> None:
+        storage = MemoryStorage()
+        bootstrap(storage, [1])
+        node = RawNode(Config(id=1, storage=storage))
+        log = _SlowLog(storage)
+        machine = _Machine(log)
+        driver = Driver(node, log, machine, send=lambda msgs: None, tick_seconds=0.01)
+        task = asyncio.create_task(driver.run())
+        driver.campaign()
+        while node.status().applied < 2:  # the leader's own empty entry is in
+            await asyncio.sleep(0.005)
+        for i in range(3):
+            log.on_loop_thread.clear()
+            machine.expected += 1
+            machine.done.clear()
+            driver.propose(b"%d" % i)
+            await asyncio.wait_for(machine.done.wait(), 10)
+            assert log.on_loop_thread == [True], (i, log.on_loop_thread)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert machine.applied == [b"0", b"1", b"2"]
         assert not machine.applied_before_persisted
 
     asyncio.run(scenario())
