@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from bench.workloads import WORKLOADS, Call, Step, put_request, range_request
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
 
 START_SLACK_NS = 300_000_000  # time for workers to pick up a job and open channels
 CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]  # one TCP connection each
@@ -171,6 +172,31 @@ def seed(endpoints: tuple[str, ...], keys: int, timeout: float) -> None:
     run(_seed(endpoints, keys, timeout))
 
 
+async def _leader_first(endpoints: tuple[str, ...]) -> tuple[str, ...]:
+    """The members' endpoints with the leader's first, as each member's Status says.
+    Fewer channels than members (1 in flight: one) then reach the leader, for kvcore
+    and etcd alike, rather than whichever member happened to be listed first."""
+    if len(endpoints) < 2:
+        return endpoints
+    leaders: list[bool] = []
+    for channel in open_channels(endpoints, len(endpoints)):
+        try:
+            status = pb.StatusResponse.FromString(
+                await channel.unary_unary("/etcdserverpb.Maintenance/Status")(
+                    pb.StatusRequest().SerializeToString(), timeout=5
+                )
+            )
+            leaders.append(status.leader == status.header.member_id)
+        finally:
+            await channel.close()
+    return tuple(sorted(endpoints, key=lambda e: not leaders[endpoints.index(e)]))
+
+
+def leader_first(endpoints: tuple[str, ...]) -> tuple[str, ...]:
+    """Worker entry point for `_leader_first`."""
+    return run(_leader_first(endpoints))
+
+
 def merge(outcomes: list[Outcome], seconds: float | None, server_cpu_s: float | None) -> Result:
     """One result from the workers' outcomes; `seconds` None means count mode."""
     lat = array("q")
@@ -227,8 +253,10 @@ class Driver:
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(cancel_futures=True)
 
-    def seed(self, endpoints: tuple[str, ...], timeout: float = 30.0) -> None:
+    def seed(self, endpoints: tuple[str, ...], timeout: float = 30.0) -> tuple[str, ...]:
+        """Seed the keys; return the endpoints, the leader's first."""
         self.pool.submit(seed, endpoints, self.keys, timeout).result(timeout + 30)
+        return self.pool.submit(leader_first, endpoints).result(timeout + 30)
 
     def cell(
         self,

@@ -9,6 +9,7 @@ workload at every in-flight count is then run on each target in turn (or, with
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import platform
 import subprocess
@@ -141,7 +142,8 @@ def _started(args: argparse.Namespace, driver: Driver, group: list[tuple[str, St
             try:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"kvbench-{name}-"))
                 running = stack.enter_context(start(Path(tmp)))
-                driver.seed(tuple(running.endpoints))
+                ordered = driver.seed(tuple(running.endpoints))  # the leader's first
+                running = dataclasses.replace(running, endpoints=list(ordered))
             except Exception as exc:  # a target that fails to start must not stop the run
                 tqdm.write(f"{name}: skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
                 bar.update(len(args.workloads) * len(args.inflight))
