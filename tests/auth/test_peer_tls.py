@@ -10,10 +10,9 @@ import grpc
 import pytest
 import yaml
 from kvcore_grpc.peer_members import fetch_members
+from support.certs import Authority
 from support.cluster import KvcoreCluster
 from support.process import Supervisor
-
-from .certs import Authority
 
 
 @pytest.mark.slow  # a whole cluster: left to the full run

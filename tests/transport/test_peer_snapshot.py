@@ -6,6 +6,7 @@ import pytest
 
 from kvcore.peer.snapshot import CHUNK_BYTES, SnapshotAssembly, split_snapshot
 from kvcore.raft.messages import MessageType
+from kvcore.transport import PeerTransport
 
 from .peers import eventually, members, message, run_async, snapshot_message
 
@@ -36,8 +37,8 @@ def test_a_short_or_long_snapshot_is_refused() -> None:
 
 
 @run_async
-async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
-    async with members(2) as (a, b):
+async def test_a_large_snapshot_arrives_whole_beside_heartbeats(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
         snap = snapshot_message(2, 1, 5 * 1024 * 1024 + 7)
         a.network.send([message(2, 1, 1), snap, message(2, 1, 2)])
         await eventually(lambda: a.handler.snapshots == [(2, True)])
@@ -47,8 +48,8 @@ async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
 
 
 @run_async
-async def test_a_snapshot_to_a_down_peer_fails() -> None:
-    async with members(2, started=1) as (a, _):
+async def test_a_snapshot_to_a_down_peer_fails(transport: PeerTransport) -> None:
+    async with members(transport, 2, started=1) as (a, _):
         a.network.send([snapshot_message(2, 1, 100)])
         await eventually(lambda: a.handler.snapshots == [(2, False)])
         await eventually(lambda: 2 in a.handler.unreachable)  # the stream's failure
