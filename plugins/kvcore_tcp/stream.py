@@ -80,6 +80,13 @@ class StreamSender:
         if transport is not None:
             waiting += transport.get_write_buffer_size()
         if (waiting and waiting + size > BUFFER_BYTES) or size > MAX_FRAME_BYTES:
+            if size > MAX_FRAME_BYTES:  # can never go: say so, raft will keep trying
+                log.error(
+                    "peer %x: a %s message of %d bytes exceeds a frame",
+                    self.peer_id,
+                    message.type.name,
+                    size,
+                )
             self._handler.report_unreachable(self.peer_id)
             return
         self._pending.append(LENGTH.pack(len(data)))
