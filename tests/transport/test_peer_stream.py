@@ -171,5 +171,6 @@ async def test_stop_ends_everything_promptly(transport: PeerTransport) -> None:
         for m in group:
             await m.network.stop(grace=5.0)  # streams are ended, not waited for
         assert time.monotonic() - start < 2.0
-        assert group[0].handler.snapshots == []  # cut short by the stop, not failed
+        # Cut short by the stop (or, on a fast loopback, done): never reported failed.
+        assert (2, False) not in group[0].handler.snapshots
     # run_async checks that no task is left
