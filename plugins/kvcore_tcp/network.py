@@ -86,6 +86,7 @@ class TcpPeerNetwork:
 
     def send(self, messages: list[Message]) -> None:
         links = self._links
+        touched: dict[int, PeerLink] = {}
         for message in messages:
             link = links.get(message.to)
             if message.type == MessageType.SNAP:
@@ -97,6 +98,9 @@ class TcpPeerNetwork:
                 self._handler.report_unreachable(message.to)
             else:
                 link.stream.send(message)
+                touched[message.to] = link
+        for link in touched.values():  # one frame per peer per batch, written now
+            link.stream.flush()
 
     async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
         return await self._link(peer_id).calls.lease_renew(lease_id, timeout)

@@ -34,8 +34,9 @@ BUFFER_BYTES = 16 * 1024 * 1024
 class StreamSender:
     """Carries raft messages to one peer over one TCP connection.
 
-    ``send`` encodes a message onto a pending list and schedules one flush for the
-    loop's next turn, which writes everything pending as one MESSAGES frame: no task,
+    ``send`` encodes a message onto a pending list; ``flush`` writes everything pending
+    as one MESSAGES frame, at once (the network flushes after each batch it is given,
+    so a leader's appends are on the wire before it syncs its own disk): no task,
     queue or await per message. A task per peer only dials, handshakes, watches the
     connection and backs off. While the peer is down, messages are dropped and reported
     at once rather than kept, so a peer that comes back is not sent a backlog raft has
@@ -56,10 +57,8 @@ class StreamSender:
         self._hello = hello
         self._handler = handler
         self._context = context
-        self._loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []  # each message's length, then the message
         self._pending_bytes = 0
-        self._flush_scheduled = False
         self._transport: asyncio.WriteTransport | None = None  # set while accepted
         self._reach = Reachability(peer_id, address, log)
         self._task = asyncio.create_task(self._run(), name=f"kvcore-peer-{peer_id:x}-stream")
@@ -92,17 +91,14 @@ class StreamSender:
         self._pending.append(LENGTH.pack(len(data)))
         self._pending.append(data)
         self._pending_bytes += size
-        if transport is not None and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
 
     async def stop(self) -> None:
         """Drop what is pending and close the connection."""
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
+    def flush(self) -> None:
+        """Write what is pending, if the stream is up (else it waits for ``_set_up``)."""
         transport = self._transport
         if transport is None or not self._pending:
             return
@@ -137,9 +133,7 @@ class StreamSender:
     def _set_up(self, transport: asyncio.WriteTransport) -> None:
         self._transport = transport
         self._reach.up()
-        if self._pending and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        self.flush()
 
     def _set_down(self, exc: Exception) -> None:
         self._transport = None
