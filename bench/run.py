@@ -42,6 +42,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cluster", type=int, choices=(3,), default=None,
                    help="also start 3-member clusters: etcd-3 (and kvcore-3 with kvcore)")
     p.add_argument("--kvcore-engine", default="memory", help="engine name for kvcore")
+    p.add_argument("--kvcore-peer-transport", default="tcp",
+                   help="transport between the members of kvcore clusters: tcp or grpc "
+                        "(grpc for a --kvcore-src checkout older than kvcore_tcp)")
     p.add_argument("--kvcore-src", action="append", default=[], metavar="NAME=DIR",
                    help="also start kvcore from another checkout DIR (e.g. `git archive` "
                         "of an older commit) as target NAME (and NAME-3 with --cluster), "
@@ -96,23 +99,25 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
         n = args.cluster
         chosen.insert(1, (f"etcd-{n}", lambda tmp: targets.etcd(tmp, n)))
         if "kvcore" in args.targets:
-            chosen.append((f"kvcore-{n}", lambda tmp: targets.kvcore(tmp, args.kvcore_engine, n)))
+            chosen.append((f"kvcore-{n}", lambda tmp: targets.kvcore(
+                tmp, args.kvcore_engine, n, peer_transport=args.kvcore_peer_transport)))
     for spec in args.kvcore_src:
         name, _, src = spec.partition("=")
         if not name or not src:
             sys.exit(f"--kvcore-src wants NAME=DIR, not {spec!r}")
-        chosen.append((name, _other_kvcore(args.kvcore_engine, Path(src), 1)))
+        chosen.append((name, _other_kvcore(args, Path(src), 1)))
         if args.cluster:
             n = args.cluster
-            chosen.append((f"{name}-{n}", _other_kvcore(args.kvcore_engine, Path(src), n)))
+            chosen.append((f"{name}-{n}", _other_kvcore(args, Path(src), n)))
     for spec in args.endpoint:
         name, _, hosts = spec.rpartition("=")
         chosen.append((name or "endpoint", _external(_csv(hosts))))
     return chosen
 
 
-def _other_kvcore(engine: str, src: Path, members: int) -> Starter:
-    return lambda tmp: targets.kvcore(tmp, engine, members, src.resolve())
+def _other_kvcore(args: argparse.Namespace, src: Path, members: int) -> Starter:
+    return lambda tmp: targets.kvcore(
+        tmp, args.kvcore_engine, members, src.resolve(), args.kvcore_peer_transport)
 
 
 def _external(endpoints: list[str]) -> Starter:

@@ -141,10 +141,11 @@ def echo(tmp: Path) -> contextlib.AbstractContextManager[Running]:
 
 
 def kvcore(
-    tmp: Path, engine: str, members: int = 1, src: Path = ROOT
+    tmp: Path, engine: str, members: int = 1, src: Path = ROOT, peer_transport: str = "tcp"
 ) -> contextlib.AbstractContextManager[Running]:
     """kvcore (`python -m kvcore serve`) with the given engine: one node, or a cluster
-    of `members` on loopback; its code from the checkout `src` (default: this one)."""
+    of `members` on loopback whose members talk over `peer_transport`; its code from
+    the checkout `src` (default: this one; one older than kvcore_tcp needs grpc)."""
     names = [f"m{i}" for i in range(members)]
     peers = {n: f"http://{HOST}:{free_port()}" for n in names}
     cmds = []
@@ -162,7 +163,10 @@ def kvcore(
             config |= {
                 "initial_cluster": peers,
                 "peer_urls": peers[n],
-                "peer_listener": {"transport": "grpc", "address": peers[n].split("//")[1]},
+                "peer_listener": {
+                    "transport": peer_transport,
+                    "address": peers[n].split("//")[1],
+                },
             }
         path = tmp / f"kvcore-{n}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))

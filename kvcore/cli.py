@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     cluster.add_argument("--dir", default="kvcore-cluster", help="where configs, logs and data go")
     cluster.add_argument("--engine", default="memory", help="the engine every member uses")
     cluster.add_argument("--token", default="kvcore-local-cluster", help="the cluster token")
+    cluster.add_argument(
+        "--peer-transport",
+        default="tcp",
+        help="the transport between members: tcp (the default) or grpc",
+    )
     snapshot = commands.add_parser("snapshot", help="work with snapshot files")
     snapshot_commands = snapshot.add_subparsers(dest="snapshot_command", required=True)
     restore = snapshot_commands.add_parser(
@@ -68,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "cluster":
         from kvcore import localcluster
 
-        return localcluster.run(args.members, Path(args.dir), args.engine, args.token)
+        return localcluster.run(
+            args.members, Path(args.dir), args.engine, args.token, args.peer_transport
+        )
     return _serve(args.config, args.log_level)
 
 

@@ -31,7 +31,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from kvcore.backend import Engine
-    from kvcore.transport import Transport
+    from kvcore.transport import PeerTransport, Transport
 
 PROJECT = "kvcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -47,8 +47,9 @@ def kvcore_engines() -> Sequence[Engine]:
 
 
 @hookspec
-def kvcore_transports() -> Sequence[Transport]:
-    """Return the transports this plugin provides (see ``kvcore.transport.Transport``).
+def kvcore_transports() -> Sequence[Transport | PeerTransport]:
+    """Return the transports this plugin provides (see ``kvcore.transport.Transport``
+    and ``PeerTransport``: a transport is either or both).
 
     Called once per process. Every transport name must be unique across all plugins.
     """

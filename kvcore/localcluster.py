@@ -25,7 +25,9 @@ def client_port(i: int) -> int:
     return 2379 if i == 1 else 2379 + i * 10_000
 
 
-def member_configs(members: int, engine: str, token: str) -> dict[str, dict]:
+def member_configs(
+    members: int, engine: str, token: str, peer_transport: str = "tcp"
+) -> dict[str, dict]:
     names = [f"node{i}" for i in range(1, members + 1)]
     peer = {n: f"http://127.0.0.1:{client_port(i) + 1}" for i, n in enumerate(names, 1)}
     return {
@@ -36,7 +38,10 @@ def member_configs(members: int, engine: str, token: str) -> dict[str, dict]:
             "cluster_state": "new",
             "initial_cluster": peer,
             "peer_urls": peer[name],
-            "peer_listener": {"transport": "grpc", "address": f"127.0.0.1:{client_port(i) + 1}"},
+            "peer_listener": {
+                "transport": peer_transport,
+                "address": f"127.0.0.1:{client_port(i) + 1}",
+            },
             "engine": {"name": engine, "options": {}},
             "client_listeners": [{"transport": "grpc", "address": f"127.0.0.1:{client_port(i)}"}],
         }
@@ -44,13 +49,13 @@ def member_configs(members: int, engine: str, token: str) -> dict[str, dict]:
     }
 
 
-def run(members: int, directory: Path, engine: str, token: str) -> int:
+def run(members: int, directory: Path, engine: str, token: str, peer_transport: str = "tcp") -> int:
     if not 1 <= members <= MAX_MEMBERS:
         print(f"kvcore cluster: --members must be 1 to {MAX_MEMBERS}", file=sys.stderr)
         return 2
     directory.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen] = {}
-    for name, cfg in member_configs(members, engine, token).items():
+    for name, cfg in member_configs(members, engine, token, peer_transport).items():
         path = directory / f"{name}.yaml"
         path.write_text(yaml.safe_dump(cfg, sort_keys=False))
         log = (directory / f"{name}.log").open("ab")

@@ -14,7 +14,7 @@ from kvcore import hookspecs
 
 if TYPE_CHECKING:
     from kvcore.backend import Engine
-    from kvcore.transport import Transport
+    from kvcore.transport import PeerTransport, Transport
 
 ENGINE_GROUP = "kvcore.engines"
 TRANSPORT_GROUP = "kvcore.transports"
@@ -39,14 +39,14 @@ class Registry:
                 except Exception as exc:  # a broken third-party plugin names itself
                     raise PluginError(f"loading {group} plugins failed: {exc}") from exc
         self.engines: dict[str, Engine] = _by_name("engine", self._pm.hook.kvcore_engines())
-        self.transports: dict[str, Transport] = _by_name(
+        self.transports: dict[str, Transport | PeerTransport] = _by_name(
             "transport", self._pm.hook.kvcore_transports()
         )
 
     def engine(self, name: str) -> Engine:
         return _lookup("engine", self.engines, name)
 
-    def transport(self, name: str) -> Transport:
+    def transport(self, name: str) -> Transport | PeerTransport:
         return _lookup("transport", self.transports, name)
 
 

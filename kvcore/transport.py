@@ -88,6 +88,10 @@ class Transport(Protocol):
 
     ``options`` is the mapping under the listener's ``options`` in the node's YAML,
     validated against ``options_model`` before anything starts.
+
+    A registered transport serves clients (this protocol), carries traffic between
+    members (:class:`PeerTransport`), or both (grpc); a config that names one for a
+    listener it cannot be is refused before anything starts, naming the field.
     """
 
     name: str
@@ -181,7 +185,7 @@ class PeerNetwork(Protocol):
 
 @runtime_checkable
 class PeerTransport(Protocol):
-    """A transport that can also carry traffic between members."""
+    """A transport that carries traffic between members (it may also serve clients)."""
 
     name: str
     options_model: type[pydantic.BaseModel]

@@ -41,7 +41,7 @@ _PUBLISH_WAIT_ELECTIONS = 3
 @dataclass(slots=True, frozen=True)
 class _Listener:
     config: ListenerConfig
-    transport: Transport
+    transport: Any  # a Transport for a client listener, a PeerTransport for peers
     options: Any
 
 
@@ -57,17 +57,14 @@ class Node:
             self.engine.options_model, cfg.engine.options, source, "engine.options"
         )
         self.listeners = [
-            _listener(registry, listener, source, f"client_listeners[{i}]")
+            _listener(registry, listener, source, f"client_listeners[{i}]", _CLIENTS)
             for i, listener in enumerate(cfg.client_listeners)
         ]
         self.peer_listener = None
         if cfg.peer_listener is not None:
-            self.peer_listener = _listener(registry, cfg.peer_listener, source, "peer_listener")
-            if not isinstance(self.peer_listener.transport, PeerTransport):
-                raise ConfigError(
-                    f"{source}: peer_listener.transport: {cfg.peer_listener.transport!r} "
-                    "cannot carry traffic between members"
-                )
+            self.peer_listener = _listener(
+                registry, cfg.peer_listener, source, "peer_listener", _PEERS
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Open everything, serve until ``stop`` is set, then close everything."""
@@ -272,8 +269,23 @@ def _resolve(lookup, source: str, where: str):
         raise config_mod.ConfigError(f"{source}: {where}: {exc}") from None
 
 
-def _listener(registry: Registry, cfg: ListenerConfig, source: str, where: str) -> _Listener:
+@dataclass(slots=True, frozen=True)
+class _Role:
+    protocol: type
+    unable: str  # what a transport without ``protocol`` cannot do
+
+
+_CLIENTS = _Role(Transport, "cannot serve clients (it carries traffic between members only)")
+_PEERS = _Role(PeerTransport, "cannot carry traffic between members")
+
+
+def _listener(
+    registry: Registry, cfg: ListenerConfig, source: str, where: str, role: _Role
+) -> _Listener:
+    """The transport ``cfg`` names, checked to play ``role``, with its options."""
     transport = _resolve(lambda: registry.transport(cfg.transport), source, f"{where}.transport")
+    if not isinstance(transport, role.protocol):
+        raise ConfigError(f"{source}: {where}.transport: {cfg.transport!r} {role.unable}")
     options = config_mod.validate_options(
         transport.options_model, cfg.options, source, f"{where}.options"
     )

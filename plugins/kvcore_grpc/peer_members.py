@@ -8,8 +8,9 @@ import grpc
 
 from kvcore.api.kvcorepb.peer_pb2 import MembersRequest
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub
+from kvcore.peer.address import peer_target
 
-from .peer_wire import open_channel, target
+from .peer_wire import open_channel
 
 # One peer's share of the time: a black-holed address must leave time for the others.
 ATTEMPT_TIMEOUT = 1.0
@@ -22,7 +23,7 @@ async def fetch_members(
 ) -> bytes:
     """The first answer of the peers' Members RPC, tried in turn until ``timeout``
     (over TLS given ``credentials``)."""
-    targets = [target(url) for url in peer_urls]
+    targets = [peer_target(url) for url in peer_urls]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     failures: dict[str, str] = {}

@@ -12,14 +12,16 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.kvcorepb.peer_pb2 import LeaseRenewRequest, LeaseTimeToLiveForward
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub, add_PeerServicer_to_server
+from kvcore.peer.address import peer_target
 from kvcore.raft.messages import Message, MessageType
+from kvcore.tls import TlsOptions
 from kvcore.transport import PeerHandler
 
 from .binding import bind_and_start
 from .peer_sender import PeerSender
 from .peer_service import PeerService
-from .peer_wire import SERVER_OPTIONS, target
-from .tls import TlsOptions, channel_credentials, server_credentials
+from .peer_wire import SERVER_OPTIONS
+from .tls import channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class GrpcPeerNetwork:
             if peer_id == self._local_id or not urls:
                 continue
             try:
-                wanted[peer_id] = target(urls[0])
+                wanted[peer_id] = peer_target(urls[0])
             except ValueError as exc:
                 # Membership comes from client requests; one bad URL must not stop raft.
                 log.error("peer %x left out: %s", peer_id, exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Coroutine
 from typing import Any
 
@@ -12,6 +11,8 @@ import grpc
 
 from kvcore.api.kvcorepb.peer_pb2 import PeerMessage
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub
+from kvcore.peer.backoff import Backoff
+from kvcore.peer.log import Reachability
 from kvcore.raft.codec import encode_message
 from kvcore.raft.messages import Message, MessageType
 from kvcore.transport import PeerHandler
@@ -26,24 +27,6 @@ QUEUE_SIZE = 4096
 BATCH_BYTES = 4 * 1024 * 1024
 # How long a peer may take to accept a stream: a black-holed address never refuses.
 HANDSHAKE_TIMEOUT = 3.0
-
-
-class Backoff:
-    """Delays between reconnects: ``first`` doubling up to ``most``, each jittered down
-    by up to half, so that members that lost each other do not redial in step."""
-
-    def __init__(self, first: float = 0.05, most: float = 1.0) -> None:
-        self._first = first
-        self._most = most
-        self._next = first
-
-    def reset(self) -> None:
-        self._next = self._first
-
-    def delay(self) -> float:
-        delay = self._next
-        self._next = min(delay * 2, self._most)
-        return delay * random.uniform(0.5, 1.0)
 
 
 class PeerSender:
@@ -72,18 +55,18 @@ class PeerSender:
         self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_SIZE)
         self._channel = open_channel(target, credentials)
         self.stub = PeerStub(self._channel)
-        self._down = False
+        self._reach = Reachability(peer_id, target, log)
         self._tasks: set[asyncio.Task] = set()
         self._spawn(self._run(), "stream")
 
     def send(self, message: Message) -> None:
         if message.type == MessageType.SNAP:
-            if self._down:
+            if self._reach.down:
                 self._handler.report_snapshot(self.peer_id, False)
             else:
                 self._spawn(self._send_snapshot(message), "snapshot")
             return
-        if self._down or self._queue.full():
+        if self._reach.down or self._queue.full():
             self._handler.report_unreachable(self.peer_id)
         else:
             self._queue.put_nowait(message)
@@ -117,7 +100,7 @@ class PeerSender:
                 async with asyncio.timeout(HANDSHAKE_TIMEOUT):
                     await self._handshake(call)
                 backoff.reset()
-                self._set_up()
+                self._reach.up()
                 while True:
                     await call.write(self._frame(await self._batch()))
             except Exception as exc:
@@ -148,22 +131,11 @@ class PeerSender:
             size += len(batch[-1])
         return batch
 
-    def _set_up(self) -> None:
-        if self._down:
-            self._down = False
-            log.warning("peer %x at %s is reachable again", self.peer_id, self.target)
-        else:
-            log.debug("peer %x: stream to %s open", self.peer_id, self.target)
-
     def _set_down(self, exc: Exception) -> None:
         self._handler.report_unreachable(self.peer_id)
         while not self._queue.empty():
             self._queue.get_nowait()
-        if self._down:
-            log.debug("peer %x: reconnect to %s failed: %s", self.peer_id, self.target, _why(exc))
-        else:
-            self._down = True
-            log.warning("peer %x at %s is unreachable: %s", self.peer_id, self.target, _why(exc))
+        self._reach.failed(_why(exc))
 
     async def _send_snapshot(self, message: Message) -> None:
         ok = False

@@ -24,11 +24,13 @@ from kvcore.api.kvcorepb.peer_pb2 import (
 )
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerServicer
 from kvcore.errors import EtcdError
+from kvcore.peer.log import Refusals
+from kvcore.peer.snapshot import SnapshotAssembly
 from kvcore.raft.codec import CodecError, decode_message
 from kvcore.raft.messages import Message
 from kvcore.transport import PeerHandler
 
-from .peer_snapshot import SnapshotAssembly
+from .peer_snapshot import start_assembly
 from .peer_wire import ACCEPTED_KEY
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,7 @@ class PeerService(PeerServicer):
         self._handler = handler
         self._streams: set[asyncio.Task] = set()
         self._closing = False
-        # Refusals already logged as warnings: a refused peer retries every second.
-        self._refusals: set[str] = set()
+        self._refusals = Refusals(log)
 
     def close(self) -> None:
         """End the incoming streams: they never end by themselves, and would hold the
@@ -90,7 +91,7 @@ class PeerService(PeerServicer):
             async for chunk in request_iterator:
                 if assembly is None:
                     await self._check_cluster(chunk.cluster_id, getattr(chunk, "from"), context)
-                    assembly = SnapshotAssembly(chunk)
+                    assembly = start_assembly(chunk)
                 else:
                     assembly.add(chunk.data)
             if assembly is None:
@@ -150,11 +151,7 @@ class PeerService(PeerServicer):
     async def _refuse(
         self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, why: str
     ) -> NoReturn:
-        if why in self._refusals:
-            log.debug("refused peer %s: %s", context.peer(), why)
-        else:
-            self._refusals.add(why)
-            log.warning("refused peer %s: %s", context.peer(), why)
+        self._refusals.log(context.peer(), why)
         await context.abort(code, why)
 
 

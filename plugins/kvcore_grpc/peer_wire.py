@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import grpc
 
 # Raft caps an APP message near 1 MiB (max_size_per_msg) but a batch of them, or one
@@ -46,16 +44,6 @@ SERVER_OPTIONS = [
     # Without this a second member on the same port would bind and steal traffic.
     ("grpc.so_reuseport", 0),
 ]
-
-
-def target(url: str) -> str:
-    """``http://host:port`` -> ``host:port``, the gRPC target of a peer URL. https is
-    taken too, as etcd writes the URLs of TLS peers; the peer listener's TLS options,
-    not the scheme, decide whether a connection uses TLS."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.port is None:
-        raise ValueError(f"peer URL {url!r} is not http(s)://host:port")
-    return parts.netloc
 
 
 def open_channel(address: str, credentials: grpc.ChannelCredentials | None) -> grpc.aio.Channel:

@@ -1,33 +1,11 @@
-"""TLS for the gRPC listeners and the channels between members, from a listener's
-``options.tls`` (etcd's --cert-file, --key-file, --trusted-ca-file, --client-cert-auth
-and their --peer-* twins)."""
+"""gRPC credentials for the listeners and the channels between members, from a
+listener's ``options.tls`` (the schema, :class:`kvcore.tls.TlsOptions`, is the core's)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import grpc
-from pydantic import BaseModel, ConfigDict, model_validator
 
-
-class TlsOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cert_file: Path
-    key_file: Path
-    # The CA that signs the certificates of clients (or peers), and of the peers this
-    # member connects to.
-    ca_file: Path | None = None
-    # Refuse a connection without a certificate signed by ca_file. On the client
-    # listener, a request with no token is then made as the user the certificate's
-    # common name names.
-    client_cert_auth: bool = False
-
-    @model_validator(mode="after")
-    def _ca_for_client_certs(self) -> TlsOptions:
-        if self.client_cert_auth and self.ca_file is None:
-            raise ValueError("client_cert_auth needs ca_file to check certificates with")
-        return self
+from kvcore.tls import TlsOptions
 
 
 def server_credentials(tls: TlsOptions) -> grpc.ServerCredentials:

@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from kvcore.api.etcdserverpb import rpc_pb2
 from kvcore.api.v3electionpb import v3election_pb2
 from kvcore.api.v3lockpb import v3lock_pb2
+from kvcore.tls import TlsOptions
 from kvcore.transport import GRPC_OVERHEAD_BYTES, PeerHandler, Services
 
 from .binding import bind_and_start
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
-from .tls import TlsOptions, channel_credentials, server_credentials
+from .tls import channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.certs import Authority, KeyPair
 from support.etcd3probe import run_probe
 from support.process import Supervisor
 from support.servers import NodeFactory
 
 from . import steps
-from .certs import Authority, KeyPair
 from .test_tls import TlsEtcd, _start, _TlsServer
 
 # Another client over paths the etcdctl tests already cover: left to the full run.

@@ -9,14 +9,13 @@ from typing import Any
 
 import grpc
 import pytest
+from support.certs import Authority, KeyPair
 from support.etcdctl import CtlResult, Etcdctl
 from support.process import ManagedProcess, Supervisor
 from support.servers import EtcdServer, KvcoreServer, NodeFactory, kvcore_config, write_yaml
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb import rpc_pb2_grpc
-
-from .certs import Authority, KeyPair
 
 DENIED = "Error: etcdserver: permission denied"
 

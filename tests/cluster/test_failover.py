@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 
 import pytest
 from support.cluster import ELECTION_MS, KvcoreCluster, poll
@@ -20,7 +21,12 @@ WARMUP_ACKS = 20
 ACKS_AFTER_KILL = 30
 
 
-def test_leader_kill9_loses_no_acknowledged_write(kvcore_cluster: KvcoreCluster) -> None:
+# Both peer transports: tcp, the default every other cluster test runs on, and grpc.
+@pytest.mark.parametrize("peer_transport", ["tcp", "grpc"])
+def test_leader_kill9_loses_no_acknowledged_write(
+    make_kvcore_cluster: Callable[..., KvcoreCluster], peer_transport: str
+) -> None:
+    kvcore_cluster = make_kvcore_cluster(peer_transport=peer_transport)
     writer = FailoverWriter(kvcore_cluster.endpoints(), PREFIX)
     writer.start()
     try:

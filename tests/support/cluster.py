@@ -61,6 +61,7 @@ class KvcoreMember(KvcoreServer):
         peer_port: int,
         initial_cluster: dict[str, str],
         state: str,
+        peer_transport: str = "tcp",
         **config: Any,
     ) -> None:
         self.name = name
@@ -73,7 +74,7 @@ class KvcoreMember(KvcoreServer):
             cluster_state=state,
             initial_cluster=initial_cluster,
             peer_urls=self.peer_url,
-            peer_listener={"transport": "grpc", "address": f"{HOST}:{peer_port}"},
+            peer_listener={"transport": peer_transport, "address": f"{HOST}:{peer_port}"},
             raft=TEST_RAFT,
             **config,
         )
@@ -239,7 +240,8 @@ def serializable_revision(member: Server) -> int | None:
 
 
 class KvcoreCluster(Cluster):
-    """``config`` applies to every member; ``per_member`` (name -> config) adds to it."""
+    """``config`` applies to every member; ``per_member`` (name -> config) adds to it.
+    Members talk over ``peer_transport`` (tcp, or grpc)."""
 
     def __init__(
         self,
@@ -247,10 +249,12 @@ class KvcoreCluster(Cluster):
         root: Path,
         size: int = 3,
         per_member: dict[str, dict[str, Any]] | None = None,
+        peer_transport: str = "tcp",
         **config: Any,
     ) -> None:
         self._supervisor = supervisor
         self._root = root
+        self.peer_transport = peer_transport
         self._config = config
         self._per_member = per_member or {}
         names = [f"n{i}" for i in range(1, size + 1)]
@@ -271,7 +275,9 @@ class KvcoreCluster(Cluster):
         workdir = self._root / name
         workdir.mkdir(parents=True)
         config = self._config | self._per_member.get(name, {})
-        return KvcoreMember(self._supervisor, workdir, name, port, initial, state, **config)
+        return KvcoreMember(
+            self._supervisor, workdir, name, port, initial, state, self.peer_transport, **config
+        )
 
 
 class EtcdCluster(Cluster):

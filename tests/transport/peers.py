@@ -1,4 +1,8 @@
-"""Peer networks on loopback for the transport tests, with handlers that record."""
+"""Peer networks on loopback for the transport tests, with handlers that record.
+
+Every peer transport passes the same tests: ``PEER_TRANSPORTS`` names them, and the
+``transport`` fixture (conftest.py) runs each test once per transport.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvloop
 from kvcore_grpc import GrpcTransport
-from kvcore_grpc.transport import GrpcOptions
+from kvcore_tcp import TcpTransport
 from support.ports import HOST, free_ports
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.types import ConfState, Snapshot, SnapshotMetadata
-from kvcore.transport import PeerNetwork
+from kvcore.transport import PeerNetwork, PeerTransport
 
 CLUSTER_ID = 0xC1
+PEER_TRANSPORTS: dict[str, PeerTransport] = {"grpc": GrpcTransport(), "tcp": TcpTransport()}
 # Every test finishes in seconds; this only turns a hang into a failure.
 TEST_TIMEOUT = 20.0
 
@@ -77,21 +83,38 @@ class Member:
         return f"http://{self.address}"
 
 
-def new_member(member_id: int, port: int, cluster_id: int = CLUSTER_ID) -> Member:
+def new_member(
+    transport: PeerTransport,
+    member_id: int,
+    port: int,
+    cluster_id: int = CLUSTER_ID,
+    options: Any = None,
+) -> Member:
+    """A member on ``transport`` (with its default options unless given)."""
     address = f"{HOST}:{port}"
     handler = RecordingHandler()
-    network = GrpcTransport().peer_network(address, member_id, cluster_id, handler, GrpcOptions())
+    if options is None:
+        options = transport.options_model()
+    network = transport.peer_network(address, member_id, cluster_id, handler, options)
     return Member(member_id, address, handler, network)
 
 
 @asynccontextmanager
 async def members(
-    count: int, *, cluster_ids: list[int] | None = None, started: int | None = None
+    transport: PeerTransport,
+    count: int,
+    *,
+    cluster_ids: list[int] | None = None,
+    started: int | None = None,
+    options: Any = None,
 ) -> AsyncIterator[list[Member]]:
-    """``count`` members (ids 1..count) that know each other; the first ``started``
-    (default all) are listening. All are stopped on the way out."""
+    """``count`` members (ids 1..count) on ``transport`` that know each other; the
+    first ``started`` (default all) are listening. All are stopped on the way out."""
     ids = cluster_ids or [CLUSTER_ID] * count
-    group = [new_member(i + 1, port, ids[i]) for i, port in enumerate(free_ports(count))]
+    group = [
+        new_member(transport, i + 1, port, ids[i], options)
+        for i, port in enumerate(free_ports(count))
+    ]
     try:
         for m in group[:started]:
             await m.network.start()
@@ -131,8 +154,11 @@ async def eventually(
         await asyncio.sleep(0.01)
 
 
-def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
-    """Runs an async test on a fresh loop, and checks it left no task behind."""
+def run_async(
+    test: Callable[..., Awaitable[None]], *, loop_factory: Callable[[], Any] | None = None
+) -> Callable[..., None]:
+    """Runs an async test on a fresh loop, and checks it left no task behind. The loop
+    is uvloop's, as a node's (``kvcore.cli``), unless ``loop_factory`` says otherwise."""
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:
@@ -142,6 +168,7 @@ def run_async(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
             left = asyncio.all_tasks() - {asyncio.current_task()}
             assert not left, f"tasks left running: {left}"
 
-        asyncio.run(body())
+        with asyncio.Runner(loop_factory=loop_factory or uvloop.new_event_loop) as runner:
+            runner.run(body())
 
     return run

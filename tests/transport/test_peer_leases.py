@@ -7,14 +7,14 @@ import pytest
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.transport import PeerHandler
+from kvcore.transport import PeerHandler, PeerTransport
 
 from .peers import members, run_async
 
 
 @run_async
-async def test_renew_answers_and_errors_cross_the_wire() -> None:
-    async with members(2) as (a, b):
+async def test_renew_answers_and_errors_cross_the_wire(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
         assert isinstance(b.handler, PeerHandler)
         b.handler.leases[7] = 30
         assert await a.network.lease_renew(b.id, 7, timeout=5.0) == 30
@@ -28,8 +28,8 @@ async def test_renew_answers_and_errors_cross_the_wire() -> None:
 
 
 @run_async
-async def test_time_to_live_round_trip() -> None:
-    async with members(2) as (a, b):
+async def test_time_to_live_round_trip(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
         b.handler.leases[7] = 30
         asked = pb.LeaseTimeToLiveRequest(ID=7, keys=True)
         got = await a.network.lease_time_to_live(b.id, asked, timeout=5.0)
@@ -41,8 +41,8 @@ async def test_time_to_live_round_trip() -> None:
 
 
 @run_async
-async def test_unknown_or_down_peer_is_an_oserror() -> None:
-    async with members(2, started=1) as (a, b):
+async def test_unknown_or_down_peer_is_an_oserror(transport: PeerTransport) -> None:
+    async with members(transport, 2, started=1) as (a, b):
         with pytest.raises(OSError, match="not a peer"):
             await a.network.lease_renew(99, 7, timeout=1.0)
         with pytest.raises(OSError):
@@ -50,8 +50,8 @@ async def test_unknown_or_down_peer_is_an_oserror() -> None:
 
 
 @run_async
-async def test_a_member_of_another_cluster_is_refused() -> None:
-    async with members(2, cluster_ids=[0xC1, 0xC2]) as (a, b):
+async def test_a_member_of_another_cluster_is_refused(transport: PeerTransport) -> None:
+    async with members(transport, 2, cluster_ids=[0xC1, 0xC2]) as (a, b):
         b.handler.leases[7] = 30
         with pytest.raises(OSError, match="FAILED_PRECONDITION"):
             await a.network.lease_renew(b.id, 7, timeout=5.0)

@@ -3,40 +3,42 @@
 from __future__ import annotations
 
 import pytest
-from kvcore_grpc.peer_snapshot import CHUNK_BYTES, SnapshotAssembly, snapshot_chunks
 
+from kvcore.peer.snapshot import CHUNK_BYTES, SnapshotAssembly, split_snapshot
 from kvcore.raft.messages import MessageType
+from kvcore.transport import PeerTransport
 
-from .peers import CLUSTER_ID, eventually, members, message, run_async, snapshot_message
+from .peers import eventually, members, message, run_async, snapshot_message
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK_BYTES, CHUNK_BYTES + 1])
 def test_chunks_reassemble(size: int) -> None:
     snap = snapshot_message(2, 1, size)
-    head, *rest = snapshot_chunks(snap, CLUSTER_ID, 1)
-    assert head.total_size == size and not head.data
-    assert all(len(c.data) <= CHUNK_BYTES for c in rest)
+    head, pieces = split_snapshot(snap)
+    rest = list(pieces)
+    assert head.total_size == size
+    assert all(len(piece) <= CHUNK_BYTES for piece in rest)
     assembly = SnapshotAssembly(head)
-    for chunk in rest:
-        assembly.add(chunk.data)
+    for piece in rest:
+        assembly.add(piece)
     assert assembly.finish() == snap
 
 
 def test_a_short_or_long_snapshot_is_refused() -> None:
-    head, *rest = snapshot_chunks(snapshot_message(2, 1, 10), CLUSTER_ID, 1)
+    head, pieces = split_snapshot(snapshot_message(2, 1, 10))
     with pytest.raises(ValueError, match="ended after 0 of 10"):
         SnapshotAssembly(head).finish()
     assembly = SnapshotAssembly(head)
     with pytest.raises(ValueError, match="exceeds"):
-        assembly.add(rest[0].data + b"x")
-    head, *_ = snapshot_chunks(message(2, 1, 1), CLUSTER_ID, 1)
+        assembly.add(next(pieces) + b"x")
+    head, _ = split_snapshot(message(2, 1, 1))
     with pytest.raises(ValueError, match="HEARTBEAT"):
         SnapshotAssembly(head)
 
 
 @run_async
-async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
-    async with members(2) as (a, b):
+async def test_a_large_snapshot_arrives_whole_beside_heartbeats(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
         snap = snapshot_message(2, 1, 5 * 1024 * 1024 + 7)
         a.network.send([message(2, 1, 1), snap, message(2, 1, 2)])
         await eventually(lambda: a.handler.snapshots == [(2, True)])
@@ -46,8 +48,8 @@ async def test_a_large_snapshot_arrives_whole_beside_heartbeats() -> None:
 
 
 @run_async
-async def test_a_snapshot_to_a_down_peer_fails() -> None:
-    async with members(2, started=1) as (a, _):
+async def test_a_snapshot_to_a_down_peer_fails(transport: PeerTransport) -> None:
+    async with members(transport, 2, started=1) as (a, _):
         a.network.send([snapshot_message(2, 1, 100)])
         await eventually(lambda: a.handler.snapshots == [(2, False)])
         await eventually(lambda: 2 in a.handler.unreachable)  # the stream's failure

@@ -1,4 +1,4 @@
-"""Raft messages over the gRPC peer network: order, refusals, failures, membership."""
+"""Raft messages over a peer network: order, refusals, failures, membership."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 import time
 
 import pytest
-from kvcore_grpc.peer_sender import QUEUE_SIZE
 from support.ports import free_port
 
 from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.types import Entry
+from kvcore.transport import PeerTransport
 
 from .peers import (
     CLUSTER_ID,
@@ -32,8 +32,8 @@ def _append(to: int, frm: int, index: int) -> Message:
 
 
 @run_async
-async def test_messages_arrive_in_order_and_whole() -> None:
-    async with members(3) as (a, b, c):
+async def test_messages_arrive_in_order_and_whole(transport: PeerTransport) -> None:
+    async with members(transport, 3) as (a, b, c):
         sent: dict[int, list[Message]] = {2: [], 3: []}
         for i in range(50):
             # Some sends come while a write is in flight, so some batches hold several.
@@ -53,27 +53,47 @@ async def test_messages_arrive_in_order_and_whole() -> None:
 
 
 @run_async
-async def test_another_cluster_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+async def test_another_cluster_is_refused(
+    transport: PeerTransport, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
-    async with members(2, cluster_ids=[CLUSTER_ID, CLUSTER_ID + 1]) as (a, b):
+    async with members(transport, 2, cluster_ids=[CLUSTER_ID, CLUSTER_ID + 1]) as (a, b):
         a.network.send([message(2, 1, 1)])
         await eventually(lambda: 2 in a.handler.unreachable and 1 in b.handler.unreachable)
         assert b.handler.received == []
     # Each side refuses the other's stream, and says so once however often it retries.
-    refusals = [r.getMessage() for r in caplog.records if r.name.endswith("peer_service")]
-    assert len(refusals) == 2, refusals
+    logged = [r.getMessage() for r in caplog.records]
+    refusals = [line for line in logged if line.startswith("refused peer ")]
+    assert len(refusals) == 2, logged
     for why in (
         "member 1 is in cluster c1, member 2 in cluster c2",
         "member 2 is in cluster c2, member 1 in cluster c1",
     ):
         assert any(r.endswith(why) for r in refusals), refusals
-    downs = [r.getMessage() for r in caplog.records if r.name.endswith("peer_sender")]
-    assert len(downs) == 2 and all("FAILED_PRECONDITION" in d for d in downs), downs
+    # Each sender says once that its peer is down, and why.
+    downs = [line for line in logged if " is unreachable: " in line]
+    assert len(downs) == 2 and all("FAILED_PRECONDITION" in d for d in downs), logged
 
 
 @run_async
-async def test_a_down_peer_is_reported_then_reconnected() -> None:
-    async with members(2, started=1) as (a, b):
+async def test_a_message_for_another_member_is_refused(transport: PeerTransport) -> None:
+    async with members(transport, 3) as (a, _, c):
+        # Member 2's URL now leads to member 3 (an address reused by another member).
+        a.network.set_peers({1: [a.url], 2: [c.url], 3: [c.url]})
+        a.network.send([snapshot_message(2, 1, 100)])
+        # grpc's sender learns of the refusal on its next write: raft always sends more.
+        await eventually(
+            lambda: 2 in a.handler.unreachable, each=lambda: a.network.send([message(2, 1, 1)])
+        )
+        await eventually(lambda: a.handler.snapshots == [(2, False)])
+        assert c.handler.received == []
+        a.network.send([message(3, 1, 2)])  # the stream to 3 itself is not hurt
+        await eventually(lambda: [m.index for m in c.handler.received] == [2])
+
+
+@run_async
+async def test_a_down_peer_is_reported_then_reconnected(transport: PeerTransport) -> None:
+    async with members(transport, 2, started=1) as (a, b):
         start = time.monotonic()
         a.network.send([message(2, 1, i) for i in range(100)])
         assert time.monotonic() - start < 0.1  # queued, never awaited
@@ -95,18 +115,8 @@ async def test_a_down_peer_is_reported_then_reconnected() -> None:
 
 
 @run_async
-async def test_a_full_queue_drops_and_reports() -> None:
-    async with members(2) as (a, b):
-        # One synchronous call: the sender cannot drain the queue before it returns.
-        a.network.send([message(2, 1, i) for i in range(QUEUE_SIZE + 100)])
-        assert a.handler.unreachable == [2] * 100
-        await eventually(lambda: len(b.handler.received) == QUEUE_SIZE)
-        assert [m.index for m in b.handler.received] == list(range(QUEUE_SIZE))
-
-
-@run_async
-async def test_unknown_peers_are_reported() -> None:
-    async with members(1) as (a,):
+async def test_unknown_peers_are_reported(transport: PeerTransport) -> None:
+    async with members(transport, 1) as (a,):
         snap = Message(type=MessageType.SNAP, to=9, frm=1)
         a.network.send([message(9, 1, 1), snap, message(1, 1, 2)])
         assert a.handler.unreachable == [9, 1]
@@ -118,8 +128,8 @@ def _sender_tasks(peer_id: int) -> list[asyncio.Task]:
 
 
 @run_async
-async def test_set_peers_removes_and_moves_senders() -> None:
-    async with members(2) as (a, b):
+async def test_set_peers_removes_and_moves_senders(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
         a.network.send([message(2, 1, 1)])
         await eventually(lambda: len(b.handler.received) == 1)
 
@@ -129,7 +139,7 @@ async def test_set_peers_removes_and_moves_senders() -> None:
         await eventually(lambda: not _sender_tasks(2))
 
         # Member 2 comes back at another address.
-        moved = new_member(2, free_port())
+        moved = new_member(transport, 2, free_port())
         await moved.network.start()
         try:
             a.network.set_peers({1: [a.url], 2: [moved.url]})
@@ -141,17 +151,17 @@ async def test_set_peers_removes_and_moves_senders() -> None:
 
 
 @run_async
-async def test_a_taken_address_raises_oserror() -> None:
-    async with members(1) as (a,):
-        twin = new_member(5, int(a.address.rsplit(":", 1)[1]))
+async def test_a_taken_address_raises_oserror(transport: PeerTransport) -> None:
+    async with members(transport, 1) as (a,):
+        twin = new_member(transport, 5, int(a.address.rsplit(":", 1)[1]))
         with pytest.raises(OSError):
             await twin.network.start()
         await twin.network.stop(0)
 
 
 @run_async
-async def test_stop_ends_everything_promptly() -> None:
-    async with members(3) as group:
+async def test_stop_ends_everything_promptly(transport: PeerTransport) -> None:
+    async with members(transport, 3) as group:
         for m in group:
             m.network.send([message(p.id, m.id, 1) for p in group if p is not m])
         await eventually(lambda: all(len(m.handler.received) == 2 for m in group))
@@ -161,5 +171,6 @@ async def test_stop_ends_everything_promptly() -> None:
         for m in group:
             await m.network.stop(grace=5.0)  # streams are ended, not waited for
         assert time.monotonic() - start < 2.0
-        assert group[0].handler.snapshots == []  # cut short by the stop, not failed
+        # Cut short by the stop (or, on a fast loopback, done): never reported failed.
+        assert (2, False) not in group[0].handler.snapshots
     # run_async checks that no task is left

@@ -1,0 +1,122 @@
+"""The tcp peer network: a listener for peers plus one link per peer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.peer.address import peer_target
+from kvcore.raft.messages import Message, MessageType
+from kvcore.tls import TlsOptions, client_context, server_context
+from kvcore.transport import PeerHandler
+
+from .link import PeerLink
+from .listener import PeerListener
+
+log = logging.getLogger(__name__)
+
+
+class TcpPeerNetwork:
+    """kvcore's :class:`kvcore.transport.PeerNetwork` over plain TCP connections (TLS
+    given ``tls``), in the frames of ``kvcore_tcp.wire``."""
+
+    def __init__(
+        self,
+        address: str,
+        local_id: int,
+        cluster_id: int,
+        handler: PeerHandler,
+        tls: TlsOptions | None = None,
+    ) -> None:
+        self.address = address
+        self._tls = tls
+        # Read once: a member's certificate files are not reread for each peer.
+        self._client_context = client_context(tls) if tls else None
+        self._local_id = local_id
+        self._cluster_id = cluster_id
+        self._handler = handler
+        self._listener: PeerListener | None = None
+        self._links: dict[int, PeerLink] = {}
+        # Links of removed peers, still closing their connections.
+        self._retiring: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        context = server_context(self._tls) if self._tls else None
+        listener = PeerListener(
+            self.address, self._local_id, self._cluster_id, self._handler, context
+        )
+        await listener.start()
+        self._listener = listener
+
+    async def stop(self, grace: float) -> None:
+        # Nothing in flight is worth waiting for: raft retransmits, so grace is unused.
+        links = list(self._links.values())
+        self._links.clear()
+        await asyncio.gather(*(link.stop() for link in links), *self._retiring)
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+
+    def set_peers(self, peers: Mapping[int, list[str]]) -> None:
+        wanted: dict[int, str] = {}
+        for peer_id, urls in peers.items():
+            if peer_id == self._local_id or not urls:
+                continue
+            try:
+                wanted[peer_id] = peer_target(urls[0])
+            except ValueError as exc:
+                # Membership comes from client requests; one bad URL must not stop raft.
+                log.error("peer %x left out: %s", peer_id, exc)
+        for peer_id, link in list(self._links.items()):
+            if wanted.get(peer_id) != link.address:
+                del self._links[peer_id]
+                self._retire(link)
+        for peer_id, address in wanted.items():
+            if peer_id not in self._links:
+                self._links[peer_id] = PeerLink(
+                    peer_id,
+                    address,
+                    self._local_id,
+                    self._cluster_id,
+                    self._handler,
+                    self._client_context,
+                )
+
+    def send(self, messages: list[Message]) -> None:
+        links = self._links
+        touched: dict[int, PeerLink] = {}
+        for message in messages:
+            link = links.get(message.to)
+            if message.type == MessageType.SNAP:
+                if link is None:
+                    self._handler.report_snapshot(message.to, False)
+                else:
+                    link.send_snapshot(message)
+            elif link is None:
+                self._handler.report_unreachable(message.to)
+            else:
+                link.stream.send(message)
+                touched[message.to] = link
+        for link in touched.values():  # one frame per peer per batch, written now
+            link.stream.flush()
+
+    async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
+        return await self._link(peer_id).calls.lease_renew(lease_id, timeout)
+
+    async def lease_time_to_live(
+        self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
+    ) -> pb.LeaseTimeToLiveResponse:
+        return await self._link(peer_id).calls.lease_time_to_live(request, timeout)
+
+    def _link(self, peer_id: int) -> PeerLink:
+        link = self._links.get(peer_id)
+        if link is None:
+            raise OSError(f"member {peer_id:x} is not a peer")
+        return link
+
+    def _retire(self, link: PeerLink) -> None:
+        task = asyncio.create_task(link.stop(), name=f"kvcore-peer-{link.peer_id:x}-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
