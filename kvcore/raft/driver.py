@@ -206,7 +206,7 @@ class Driver:
         """Persist ``rd``; True if that went to the disk thread (``_persisted`` follows)."""
         if rd.soft_state is not None:
             self._machine.on_soft_state(rd.soft_state)
-        if rd.send_first and rd.messages and rd.entries:
+        if rd.send_first and rd.messages:
             # A leader's appends reach the followers' disks while its own syncs.
             self._send(rd.messages)
         if rd.hard_state is None and not rd.entries and rd.snapshot is None:
@@ -271,11 +271,6 @@ class Driver:
             self._machine.restore(rd.snapshot)
         if rd.committed_entries and not applied:
             self._machine.apply(rd.committed_entries)
-        if rd.messages and rd.send_first and not rd.entries and self._loop is not None:
-            # A leader's commit indexes and heartbeats depend on nothing written here:
-            # they go out after the requests this apply answered have been (raft takes
-            # messages late or reordered).
-            self._loop.call_soon(self._send, rd.messages)
         if rd.read_states:
             self._machine.on_read_states(rd.read_states)
         if rd.committed_entries and (plan := self._machine.snapshot_due()) is not None:
