@@ -64,7 +64,7 @@ def _propose(r: Raft, m: Message) -> None:
                 raise ProposalDroppedError("a configuration change is still being applied")
             r.pending_conf_index = r.log.last_index() + i + 1
     append_entry(r, ents)
-    bcast_append(r)
+    r.appends_due = True  # sent at the next Ready with every other proposal of the turn
 
 
 def _read_index(r: Raft, m: Message) -> None:
@@ -122,7 +122,7 @@ def _on_append_resp(r: Raft, m: Message, pr: Progress) -> None:
     elif pr.state == ProgressState.REPLICATE:
         pr.inflights.free_le(m.index)
     if maybe_commit(r):
-        bcast_append(r)
+        r.appends_due = True
     elif was_paused:
         send_append(r, m.frm)
     while maybe_send_append(r, m.frm, send_if_empty=False):
@@ -207,7 +207,7 @@ def on_persisted(r: Raft, index: int) -> None:
     """Entries up to ``index`` of this leader's log are durable here."""
     me = r.tracker.progress.get(r.id)
     if me is not None and me.maybe_update(index) and maybe_commit(r):
-        bcast_append(r)
+        r.appends_due = True
 
 
 def maybe_commit(r: Raft) -> bool:
@@ -234,16 +234,19 @@ def maybe_send_append(r: Raft, to: int, send_if_empty: bool) -> bool:
         return _send_snapshot(r, to, pr)
     if not ents and not send_if_empty:
         return False
+    index = pr.next - 1
     r.send(
         Message(
             MT.APP,
             to=to,
-            index=pr.next - 1,
+            index=index,
             log_term=prev_term,
             entries=ents,
             commit=r.log.committed,
         )
     )
+    # What the follower may commit from it: no further than the entries it carries.
+    pr.sent_commit = max(pr.sent_commit, min(r.log.committed, index + len(ents)))
     if ents:
         last = ents[-1].index
         if pr.state == ProgressState.REPLICATE:
@@ -274,6 +277,20 @@ def bcast_append(r: Raft) -> None:
             send_append(r, nid)
 
 
+def bcast_pending(r: Raft) -> None:
+    """Each follower gets the entries it lacks; one that has them all, but not the
+    newest commit index it can use, gets an empty append carrying that index."""
+    for nid in r.tracker.ids():
+        if nid == r.id:
+            continue
+        sent = False
+        while maybe_send_append(r, nid, send_if_empty=False):
+            sent = True
+        pr = r.tracker.progress[nid]
+        if not sent and min(r.log.committed, pr.next - 1) > pr.sent_commit:
+            maybe_send_append(r, nid, send_if_empty=True)
+
+
 def bcast_heartbeat(r: Raft, ctx: bytes | None = None) -> None:
     if ctx is None:
         # Re-ask for the newest pending read, in case its first round was lost.
@@ -284,4 +301,5 @@ def bcast_heartbeat(r: Raft, ctx: bytes | None = None) -> None:
         pr = r.tracker.progress[nid]
         # Never tell a follower to commit past what it is known to hold.
         commit = min(pr.match, r.log.committed)
+        pr.sent_commit = max(pr.sent_commit, commit)
         r.send(Message(MT.HEARTBEAT, to=nid, commit=commit, context=ctx))

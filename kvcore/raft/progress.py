@@ -22,6 +22,7 @@ class Progress:
         "pending_snapshot",
         "probe_sent",
         "recent_active",
+        "sent_commit",
         "state",
     )
 
@@ -32,12 +33,16 @@ class Progress:
         self.pending_snapshot = 0
         self.recent_active = False
         self.probe_sent = False
+        # The highest commit index sent that this follower can apply (its entries
+        # reach it): a new commit index is sent on its own only past this.
+        self.sent_commit = 0
         self.inflights = Inflights(max_inflight)
         self.is_learner = is_learner
 
     def _reset_state(self, state: ProgressState) -> None:
         self.state = state
         self.probe_sent = False
+        self.sent_commit = 0  # its log may have been cut back: tell it again
         self.pending_snapshot = 0
         self.inflights.reset()
 

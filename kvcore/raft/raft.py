@@ -50,6 +50,9 @@ class Raft:
         self.lead = NONE
         self.role = Role.FOLLOWER
         self.msgs: list[Message] = []
+        # A leader's appends owed to followers (new entries, a new commit index), sent
+        # once by flush_appends rather than once per proposal or acknowledgement.
+        self.appends_due = False
         self.read_states: list[ReadState] = []
         self.read_only = ReadOnly()
         self.pending_reads: list[Message] = []  # leader: reads waiting for a commit in term
@@ -86,6 +89,15 @@ class Raft:
 
     def soft_state(self) -> SoftState:
         return SoftState(lead=self.lead, role=self.role)
+
+    def flush_appends(self) -> None:
+        """Send the appends owed since the last flush: each follower gets what it
+        lacks, with the newest commit index, in one message. Called before every Ready
+        is collected, so many proposals and acks in one turn make one append each."""
+        if self.appends_due:
+            self.appends_due = False
+            if self.role == Role.LEADER:
+                leader.bcast_pending(self)
 
     def promotable(self) -> bool:
         """Only voters campaign: learners and removed members never do."""
@@ -127,6 +139,7 @@ class Raft:
             # Only what is durable here counts toward commit.
             me.match = self.log.last_stable_index()
         self.pending_conf_index = 0
+        self.appends_due = False
         self.read_only = ReadOnly()
         self.pending_reads = []
 

@@ -162,6 +162,7 @@ class RawNode:
 
     def has_ready(self) -> bool:
         r = self._raft
+        r.flush_appends()
         hs = r.hard_state()
         return bool(
             r.soft_state() != self._prev_soft
@@ -176,6 +177,7 @@ class RawNode:
     def ready(self) -> Ready:
         """Collect pending work; see Ready for what to do with each field."""
         r = self._raft
+        r.flush_appends()
         soft = r.soft_state()
         hard = r.hard_state()
         entries = r.log.unstable_entries()
