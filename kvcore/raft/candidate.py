@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kvcore.raft import follower
 from kvcore.raft.errors import ProposalDroppedError
-from kvcore.raft.messages import CampaignType, Message, MessageType
+from kvcore.raft.messages import LEADER_TYPES, CampaignType, Message, MessageType
 from kvcore.raft.quorum import VoteResult
 from kvcore.raft.status import Role
 from kvcore.raft.types import NONE
@@ -23,7 +23,7 @@ def step_candidate(r: Raft, m: Message) -> None:
     t = m.type
     if t == MT.PROP:
         raise ProposalDroppedError("no leader: election in progress")
-    if t in (MT.APP, MT.HEARTBEAT, MT.SNAP):
+    if t in LEADER_TYPES:
         # A leader exists for this term (or a later one, handled by the term check).
         r.become_follower(m.term, m.frm)
         follower.step_follower(r, m)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kvcore.raft.errors import ProposalDroppedError
-from kvcore.raft.messages import CampaignType, Message, MessageType
+from kvcore.raft.messages import LEADER_TYPES, CampaignType, Message, MessageType
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.types import NONE, Snapshot
 
@@ -23,11 +23,13 @@ def step_follower(r: Raft, m: Message) -> None:
             raise ProposalDroppedError("no leader")
         m.to = r.lead
         r.send(m)
-    elif t in (MT.APP, MT.HEARTBEAT, MT.SNAP):
+    elif t in LEADER_TYPES:
         r.election_elapsed = 0
         r.lead = m.frm
         if t == MT.APP:
             _handle_append(r, m)
+        elif t == MT.COMMIT:
+            _handle_commit(r, m)
         elif t == MT.HEARTBEAT:
             _handle_heartbeat(r, m)
         else:
@@ -42,6 +44,13 @@ def step_follower(r: Raft, m: Message) -> None:
         r.hup(CampaignType.TRANSFER)
     elif t == MT.READ_INDEX_RESP:
         r.read_states.append(ReadState(index=m.index, request_ctx=m.context))
+
+
+def _handle_commit(r: Raft, m: Message) -> None:
+    # Our log matches the leader's up to m.index if the terms there agree (log
+    # matching); otherwise it changed since the leader learned it: appends fix that.
+    if r.log.match_term(m.index, m.log_term):
+        r.log.commit_to(min(m.commit, m.index))
 
 
 def _handle_append(r: Raft, m: Message) -> None:

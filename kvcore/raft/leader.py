@@ -287,7 +287,22 @@ def bcast_pending(r: Raft) -> None:
         while maybe_send_append(r, nid, send_if_empty=False):
             sent = True
         pr = r.tracker.progress[nid]
-        if not sent and min(r.log.committed, pr.next - 1) > pr.sent_commit:
+        if sent or min(r.log.committed, pr.next - 1) <= pr.sent_commit:
+            continue
+        if pr.state == ProgressState.REPLICATE and pr.match == pr.next - 1:
+            # It holds everything we sent it: only the commit index is news.
+            commit = min(r.log.committed, pr.match)
+            r.send(
+                Message(
+                    MT.COMMIT,
+                    to=nid,
+                    index=pr.match,
+                    log_term=r.log.term(pr.match),
+                    commit=commit,
+                )
+            )
+            pr.sent_commit = commit
+        else:
             maybe_send_append(r, nid, send_if_empty=True)
 
 

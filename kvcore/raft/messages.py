@@ -28,7 +28,16 @@ class MessageType(enum.IntEnum):
     READ_INDEX_RESP = 16
     PRE_VOTE = 17
     PRE_VOTE_RESP = 18
+    # Leader to a follower known to hold its log up to `index` (term `log_term`), with
+    # nothing in flight: commit up to `commit`. Unanswered - an append's answer would
+    # tell the leader nothing - which saves a message per follower and commit.
+    COMMIT = 19
 
+
+# What only a leader sends: it names the leader, and resets a follower's election timer.
+LEADER_TYPES = frozenset(
+    {MessageType.APP, MessageType.COMMIT, MessageType.HEARTBEAT, MessageType.SNAP}
+)
 
 LOCAL_TYPES = frozenset(
     {

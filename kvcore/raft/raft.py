@@ -16,6 +16,7 @@ from kvcore.raft.config import Config
 from kvcore.raft.log import RaftLog
 from kvcore.raft.messages import (
     CAMPAIGN_TRANSFER,
+    LEADER_TYPES,
     CampaignType,
     Message,
     MessageType,
@@ -297,11 +298,11 @@ class Raft:
             if m.type == MT.PRE_VOTE or (m.type == MT.PRE_VOTE_RESP and not m.reject):
                 # Pre-votes are for a future term; a granted one does not move us there.
                 return True
-            lead = m.frm if m.type in (MT.APP, MT.HEARTBEAT, MT.SNAP) else NONE
+            lead = m.frm if m.type in LEADER_TYPES else NONE
             self.become_follower(m.term, lead)
             return True
         # A stale term.
-        if (self.check_quorum or self.pre_vote) and m.type in (MT.HEARTBEAT, MT.APP):
+        if (self.check_quorum or self.pre_vote) and m.type in (MT.HEARTBEAT, MT.APP, MT.COMMIT):
             # A deposed leader (e.g. after a partition) learns our term from this and
             # steps down; without it, pre-vote could leave it stranded forever.
             self.send(Message(MT.APP_RESP, to=m.frm))

@@ -120,6 +120,7 @@ def test_simulation(name: str) -> None:
         "leader_commits_checked",
         "partition",
         "SNAP",
+        "COMMIT",
         "snapshot_restored",
         *EXPECTED.get(name, []),
     ]
