@@ -300,7 +300,7 @@ class EtcdServer:
                 applied.write(btx, last.index, last.term)
             started = time.perf_counter()
             btx.commit()
-            metrics.observe_backend_commit(self.cfg.engine.name, time.perf_counter() - started)
+            metrics.observe_backend_commit(time.perf_counter() - started)
         self.watchable.committed()
         for request_id, result in results:
             self._wait.trigger(request_id, result)

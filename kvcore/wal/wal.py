@@ -175,7 +175,8 @@ class WAL:
         if entries:
             self._last_index = entries[-1].index
         if hard_state is not None and not hard_state.is_empty():
-            self._state = dataclasses.replace(hard_state)  # raft may mutate its copy
+            # A copy: raft may mutate its own.
+            self._state = HardState(hard_state.term, hard_state.vote, hard_state.commit)
         self._commit(buf, crc, sync)
 
     def save_snapshot(self, marker: SnapshotMarker) -> None:
