@@ -414,7 +414,12 @@ class EtcdServer:
         if self.peers is not None:
             self.peers.set_peers(self.membership.peers())
         if self.membership.is_removed(self.identity.member_id):
-            log.warning("this member was removed from the cluster; stopping")
+            self.mark_removed("it applied its own removal")
+
+    def mark_removed(self, why: str) -> None:
+        """This member is no longer in the cluster: the node stops."""
+        if not self.removed.is_set():
+            log.warning("this member was removed from the cluster (%s); stopping", why)
             self.removed.set()
 
     def snapshot_due(self) -> SnapshotPlan | None:

@@ -137,10 +137,19 @@ class Membership:
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"cluster_id": self.cluster_id, "members": [m.to_json() for m in self.members()]}
+            {
+                "cluster_id": self.cluster_id,
+                "members": [m.to_json() for m in self.members()],
+                "removed": sorted(self._removed),
+            }
         ).encode()
 
     @staticmethod
     def decode(data: bytes) -> tuple[int, list[Member]]:
         raw = json.loads(data)
         return raw["cluster_id"], [Member.from_json(m) for m in raw["members"]]
+
+    @staticmethod
+    def decode_removed(data: bytes) -> set[int]:
+        """The ids ``encode``'s member list names as removed."""
+        return set(json.loads(data).get("removed", []))

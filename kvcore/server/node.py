@@ -24,7 +24,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode
 from kvcore.raft.types import Snapshot
 from kvcore.registry import PluginError, Registry
-from kvcore.server import applied, autocompact, bootstrap, services
+from kvcore.server import applied, autocompact, bootstrap, removal, services
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Membership
 from kvcore.server.raftlog import DurableLog, Identity
@@ -154,6 +154,9 @@ class Node:
             publish = asyncio.create_task(self._publish(server), name="publish")
             background.append(publish)
             background.append(asyncio.create_task(autocompact.run(server), name="autocompact"))
+            if (peer := self.peer_listener) is not None:
+                watch = removal.watch(server, peer.transport, peer.options)
+                background.append(asyncio.create_task(watch, name="removal-watch"))
             # Replay what the log already holds as committed before serving anyone, so a
             # restarted member never answers from a state older than the one it had.
             await server.wait_applied(raft_log.storage.initial_state()[0].commit)

@@ -23,6 +23,8 @@ PREFIX = "members/"
 NOT_IN_SYNC = "can only promote a learner member which is in sync with leader"
 PROMOTE_SECONDS = 15.0
 REMOVED_EXIT_SECONDS = 5.0
+# Election timeouts without a leader, then a member list from a peer (removal.watch).
+REMOVED_AFTER_RESTART_SECONDS = 15.0
 
 
 def listed(ctl: Etcdctl) -> dict[str, dict]:
@@ -119,3 +121,24 @@ def test_learner_promote_update_remove(
     remaining.run("put", f"{PREFIX}after", "removal").check()
     for member in cluster.live():
         assert read_prefix(member, f"{PREFIX}after")[f"{PREFIX}after".encode()][0] == b"removal"
+
+
+def test_a_member_removed_while_down_stops_when_restarted(
+    make_kvcore_cluster: Callable[..., KvcoreCluster],
+) -> None:
+    """The removal commits while the member is down, so its log never gets the entry
+    that removes it, and the others no longer talk to it: restarted, it must learn it
+    from its peers and stop, not stay up as a candidate nobody answers."""
+    cluster = make_kvcore_cluster()
+    leader = cluster.wait_leader()
+    gone = next(m for m in cluster.members.values() if m is not leader)
+    gone_id = f"{cluster.member_id(gone):x}"
+    gone.kill9()
+    ctl = cluster.etcdctl([leader])
+    ctl.run("member", "remove", gone_id).check()
+    ctl.run("put", f"{PREFIX}while-down", "x").check()
+    gone.spawn()
+    restarted_at = time.monotonic()
+    gone.process.wait_exit(REMOVED_AFTER_RESTART_SECONDS)
+    print(f"removed member exited {time.monotonic() - restarted_at:.2f}s after its restart")
+    assert "a peer lists this member as removed" in gone.process.log()
