@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 
 import grpc
@@ -12,7 +11,7 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.kvcorepb.peer_pb2 import LeaseRenewRequest, LeaseTimeToLiveForward
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub, add_PeerServicer_to_server
-from kvcore.peer.address import peer_target
+from kvcore.peer.roster import reconcile
 from kvcore.raft.messages import Message, MessageType
 from kvcore.tls import TlsOptions
 from kvcore.transport import PeerHandler
@@ -22,8 +21,6 @@ from .peer_sender import PeerSender
 from .peer_service import PeerService
 from .peer_wire import SERVER_OPTIONS
 from .tls import channel_credentials, server_credentials
-
-log = logging.getLogger(__name__)
 
 
 class GrpcPeerNetwork:
@@ -72,29 +69,21 @@ class GrpcPeerNetwork:
             self._server = self._service = None
 
     def set_peers(self, peers: Mapping[int, list[str]]) -> None:
-        wanted: dict[int, str] = {}
-        for peer_id, urls in peers.items():
-            if peer_id == self._local_id or not urls:
-                continue
-            try:
-                wanted[peer_id] = peer_target(urls[0])
-            except ValueError as exc:
-                # Membership comes from client requests; one bad URL must not stop raft.
-                log.error("peer %x left out: %s", peer_id, exc)
-        for peer_id, sender in list(self._senders.items()):
-            if wanted.get(peer_id) != sender.target:
-                del self._senders[peer_id]
-                self._retire(sender)
-        for peer_id, address in wanted.items():
-            if peer_id not in self._senders:
-                self._senders[peer_id] = PeerSender(
-                    peer_id,
-                    address,
-                    self._local_id,
-                    self._cluster_id,
-                    self._handler,
-                    self._credentials,
-                )
+        reconcile(
+            self._senders,
+            peers,
+            self._local_id,
+            lambda sender: sender.target,
+            lambda peer_id, address: PeerSender(
+                peer_id,
+                address,
+                self._local_id,
+                self._cluster_id,
+                self._handler,
+                self._credentials,
+            ),
+            self._retire,
+        )
 
     def send(self, messages: list[Message]) -> None:
         for message in messages:

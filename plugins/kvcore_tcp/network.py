@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.peer.address import peer_target
+from kvcore.peer.roster import reconcile
 from kvcore.raft.messages import Message, MessageType
 from kvcore.tls import TlsOptions, client_context, server_context
 from kvcore.transport import PeerHandler
 
 from .link import PeerLink
 from .listener import PeerListener
-
-log = logging.getLogger(__name__)
 
 
 class TcpPeerNetwork:
@@ -60,29 +57,21 @@ class TcpPeerNetwork:
             self._listener = None
 
     def set_peers(self, peers: Mapping[int, list[str]]) -> None:
-        wanted: dict[int, str] = {}
-        for peer_id, urls in peers.items():
-            if peer_id == self._local_id or not urls:
-                continue
-            try:
-                wanted[peer_id] = peer_target(urls[0])
-            except ValueError as exc:
-                # Membership comes from client requests; one bad URL must not stop raft.
-                log.error("peer %x left out: %s", peer_id, exc)
-        for peer_id, link in list(self._links.items()):
-            if wanted.get(peer_id) != link.address:
-                del self._links[peer_id]
-                self._retire(link)
-        for peer_id, address in wanted.items():
-            if peer_id not in self._links:
-                self._links[peer_id] = PeerLink(
-                    peer_id,
-                    address,
-                    self._local_id,
-                    self._cluster_id,
-                    self._handler,
-                    self._client_context,
-                )
+        reconcile(
+            self._links,
+            peers,
+            self._local_id,
+            lambda link: link.address,
+            lambda peer_id, address: PeerLink(
+                peer_id,
+                address,
+                self._local_id,
+                self._cluster_id,
+                self._handler,
+                self._client_context,
+            ),
+            self._retire,
+        )
 
     def send(self, messages: list[Message]) -> None:
         links = self._links
