@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 import grpc
@@ -11,7 +10,7 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.kvcorepb.peer_pb2 import LeaseRenewRequest, LeaseTimeToLiveForward
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub, add_PeerServicer_to_server
-from kvcore.peer.roster import reconcile
+from kvcore.peer.roster import Roster
 from kvcore.raft.messages import Message, MessageType
 from kvcore.tls import TlsOptions
 from kvcore.transport import PeerHandler
@@ -47,9 +46,7 @@ class GrpcPeerNetwork:
         self._handler = handler
         self._service: PeerService | None = None
         self._server: grpc.aio.Server | None = None
-        self._senders: dict[int, PeerSender] = {}
-        # Senders of removed peers, still closing their channels.
-        self._retiring: set[asyncio.Task] = set()
+        self._roster: Roster[PeerSender] = Roster(local_id, self._new_sender)
 
     async def start(self) -> None:
         server = grpc.aio.server(options=SERVER_OPTIONS)
@@ -60,34 +57,28 @@ class GrpcPeerNetwork:
         self._server, self._service = server, service
 
     async def stop(self, grace: float) -> None:
-        senders = list(self._senders.values())
-        self._senders.clear()
-        await asyncio.gather(*(s.stop() for s in senders), *self._retiring)
+        await self._roster.stop()
         if self._server is not None and self._service is not None:
             self._service.close()
             await self._server.stop(grace)
             self._server = self._service = None
 
     def set_peers(self, peers: Mapping[int, list[str]]) -> None:
-        reconcile(
-            self._senders,
-            peers,
+        self._roster.reconcile(peers)
+
+    def _new_sender(self, peer_id: int, address: str) -> PeerSender:
+        return PeerSender(
+            peer_id,
+            address,
             self._local_id,
-            lambda sender: sender.target,
-            lambda peer_id, address: PeerSender(
-                peer_id,
-                address,
-                self._local_id,
-                self._cluster_id,
-                self._handler,
-                self._credentials,
-            ),
-            self._retire,
+            self._cluster_id,
+            self._handler,
+            self._credentials,
         )
 
     def send(self, messages: list[Message]) -> None:
         for message in messages:
-            sender = self._senders.get(message.to)
+            sender = self._roster.links.get(message.to)
             if sender is not None:
                 sender.send(message)
             elif message.type == MessageType.SNAP:
@@ -112,15 +103,7 @@ class GrpcPeerNetwork:
         return {"cluster_id": self._cluster_id, "from": self._local_id}
 
     def _stub(self, peer_id: int) -> PeerStub:
-        sender = self._senders.get(peer_id)
-        if sender is None:
-            raise OSError(f"member {peer_id:x} is not a peer")
-        return sender.stub
-
-    def _retire(self, sender: PeerSender) -> None:
-        task = asyncio.create_task(sender.stop(), name=f"kvcore-peer-{sender.peer_id:x}-retire")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        return self._roster.get(peer_id).stub
 
 
 async def _answer(call):

@@ -41,21 +41,21 @@ class PeerSender:
     def __init__(
         self,
         peer_id: int,
-        target: str,
+        address: str,
         local_id: int,
         cluster_id: int,
         handler: PeerHandler,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self.peer_id = peer_id
-        self.target = target
+        self.address = address
         self._local_id = local_id
         self._cluster_id = cluster_id
         self._handler = handler
         self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_SIZE)
-        self._channel = open_channel(target, credentials)
+        self._channel = open_channel(address, credentials)
         self.stub = PeerStub(self._channel)
-        self._reach = Reachability(peer_id, target, log)
+        self._reach = Reachability(peer_id, address, log)
         self._tasks: set[asyncio.Task] = set()
         self._spawn(self._run(), "stream")
 

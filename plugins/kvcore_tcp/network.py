@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.peer.roster import reconcile
+from kvcore.peer.roster import Roster
 from kvcore.raft.messages import Message, MessageType
 from kvcore.tls import TlsOptions, client_context, server_context
 from kvcore.transport import PeerHandler
@@ -35,9 +34,7 @@ class TcpPeerNetwork:
         self._cluster_id = cluster_id
         self._handler = handler
         self._listener: PeerListener | None = None
-        self._links: dict[int, PeerLink] = {}
-        # Links of removed peers, still closing their connections.
-        self._retiring: set[asyncio.Task] = set()
+        self._roster: Roster[PeerLink] = Roster(local_id, self._new_link)
 
     async def start(self) -> None:
         context = server_context(self._tls) if self._tls else None
@@ -49,32 +46,26 @@ class TcpPeerNetwork:
 
     async def stop(self, grace: float) -> None:
         # Nothing in flight is worth waiting for: raft retransmits, so grace is unused.
-        links = list(self._links.values())
-        self._links.clear()
-        await asyncio.gather(*(link.stop() for link in links), *self._retiring)
+        await self._roster.stop()
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
 
     def set_peers(self, peers: Mapping[int, list[str]]) -> None:
-        reconcile(
-            self._links,
-            peers,
+        self._roster.reconcile(peers)
+
+    def _new_link(self, peer_id: int, address: str) -> PeerLink:
+        return PeerLink(
+            peer_id,
+            address,
             self._local_id,
-            lambda link: link.address,
-            lambda peer_id, address: PeerLink(
-                peer_id,
-                address,
-                self._local_id,
-                self._cluster_id,
-                self._handler,
-                self._client_context,
-            ),
-            self._retire,
+            self._cluster_id,
+            self._handler,
+            self._client_context,
         )
 
     def send(self, messages: list[Message]) -> None:
-        links = self._links
+        links = self._roster.links
         touched: dict[int, PeerLink] = {}
         for message in messages:
             link = links.get(message.to)
@@ -92,20 +83,9 @@ class TcpPeerNetwork:
             link.stream.flush()
 
     async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
-        return await self._link(peer_id).calls.lease_renew(lease_id, timeout)
+        return await self._roster.get(peer_id).calls.lease_renew(lease_id, timeout)
 
     async def lease_time_to_live(
         self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
     ) -> pb.LeaseTimeToLiveResponse:
-        return await self._link(peer_id).calls.lease_time_to_live(request, timeout)
-
-    def _link(self, peer_id: int) -> PeerLink:
-        link = self._links.get(peer_id)
-        if link is None:
-            raise OSError(f"member {peer_id:x} is not a peer")
-        return link
-
-    def _retire(self, link: PeerLink) -> None:
-        task = asyncio.create_task(link.stop(), name=f"kvcore-peer-{link.peer_id:x}-retire")
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        return await self._roster.get(peer_id).calls.lease_time_to_live(request, timeout)
