@@ -3,10 +3,9 @@
 Readys are handled in loop callbacks (one task ticks). Between two Readys, request
 handlers call :meth:`Driver.propose` and :meth:`Driver.read_index` directly (all on the
 event loop), so every proposal made while the previous batch is being fsynced comes out
-in the next Ready: one WAL write and one fsync per batch of concurrent writes. A
-lone write (one request in flight) is synced on the loop itself, batches on the disk
-thread. A
-leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
+in the next Ready: one WAL write and one fsync per batch of concurrent writes. A lone
+write (one request in flight) is synced on the loop itself, batches on the disk thread.
+A leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
 messages after it. Committed entries that earlier Readys made durable are applied
 while the next batch syncs.
 """
@@ -29,7 +28,6 @@ from kvcore.raft.types import ConfChange, ConfState, Entry, HardState, Snapshot
 from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(slots=True, frozen=True)
@@ -236,11 +234,7 @@ class Driver:
         return False
 
     def _lone(self, rd: Ready) -> bool:
-        return (
-            rd.snapshot is None
-            and len(rd.entries) <= 1
-            and self._machine.pending_proposals <= 1
-        )
+        return rd.snapshot is None and len(rd.entries) <= 1 and self._machine.pending_proposals <= 1
 
     def _persisted(
         self, rd: Ready, applied: bool, result: None, error: BaseException | None

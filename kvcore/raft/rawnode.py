@@ -40,7 +40,6 @@ from kvcore.raft.raft import Raft
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import ProgressStatus, Role, SoftState, Status
 from kvcore.raft.types import (
-    NONE,
     ConfChange,
     ConfState,
     Entry,
@@ -164,14 +163,10 @@ class RawNode:
     def has_ready(self) -> bool:
         r = self._raft
         r.flush_appends()
-        # Field by field rather than through hard_state()/soft_state(): this runs after
-        # every step, and most of the time nothing changed.
-        prev, soft = self._prev_hard, self._prev_soft
-        hard_changed = (r.term, r.vote, r.log.committed) != (prev.term, prev.vote, prev.commit)
+        hs = r.hard_state()
         return bool(
-            r.lead != soft.lead
-            or r.role != soft.role
-            or (hard_changed and (r.term, r.vote, r.log.committed) != (0, NONE, 0))
+            r.soft_state() != self._prev_soft
+            or (hs != self._prev_hard and not hs.is_empty())
             or r.log.unstable.snapshot is not None
             or r.log.unstable.entries
             or r.msgs

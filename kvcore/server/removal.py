@@ -11,15 +11,12 @@ once one lists it as removed.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from typing import Any
 
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Membership
 from kvcore.transport import PeerTransport
-
-log = logging.getLogger(__name__)
 
 # Election timeouts without a leader before the peers are asked, and between askings.
 _LEADERLESS_ELECTIONS = 2
