@@ -189,7 +189,8 @@ async def _leader_first(endpoints: tuple[str, ...]) -> tuple[str, ...]:
             leaders.append(status.leader == status.header.member_id)
         finally:
             await channel.close()
-    return tuple(sorted(endpoints, key=lambda e: not leaders[endpoints.index(e)]))
+    ranked = sorted(zip(leaders, endpoints, strict=True), key=lambda pair: not pair[0])
+    return tuple(endpoint for _, endpoint in ranked)
 
 
 def leader_first(endpoints: tuple[str, ...]) -> tuple[str, ...]:
