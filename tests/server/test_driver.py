@@ -81,15 +81,20 @@ class _Machine:
         return self.expected - len(self.applied)
 
 
+def _one_member() -> tuple[RawNode, _SlowLog, _Machine, Driver]:
+    """A driver of a one-voter cluster, over the slow log, sending nowhere."""
+    storage = MemoryStorage()
+    bootstrap(storage, [1])
+    node = RawNode(Config(id=1, storage=storage))
+    log = _SlowLog(storage)
+    machine = _Machine(log)
+    return node, log, machine, Driver(node, log, machine, send=lambda msgs: None, tick_seconds=0.01)
+
+
 def test_concurrent_proposals_share_fsyncs() -> None:
     async def scenario() -> None:
-        storage = MemoryStorage()
-        bootstrap(storage, [1])
-        node = RawNode(Config(id=1, storage=storage))
-        log = _SlowLog(storage)
-        machine = _Machine(log)
+        node, log, machine, driver = _one_member()
         machine.expected = 100
-        driver = Driver(node, log, machine, send=lambda msgs: None, tick_seconds=0.01)
         task = asyncio.create_task(driver.run())
         driver.campaign()
         while node.leader_id != 1:
@@ -169,12 +174,7 @@ def test_a_lone_write_is_synced_on_the_loop() -> None:
     trip, and still before it is applied."""
 
     async def scenario() -> None:
-        storage = MemoryStorage()
-        bootstrap(storage, [1])
-        node = RawNode(Config(id=1, storage=storage))
-        log = _SlowLog(storage)
-        machine = _Machine(log)
-        driver = Driver(node, log, machine, send=lambda msgs: None, tick_seconds=0.01)
+        node, log, machine, driver = _one_member()
         task = asyncio.create_task(driver.run())
         driver.campaign()
         while node.status().applied < 2:  # the leader's own empty entry is in
