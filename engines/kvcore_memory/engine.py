@@ -262,10 +262,7 @@ class MemoryWriteTxn:
         return writes
 
     def get(self, bucket: str, key: bytes) -> bytes | None:
-        base = self._live[bucket]
-        writes = self._open().get(bucket)
-        value = writes.get(key, base.get(key, ABSENT)) if writes else base.get(key, ABSENT)
-        return None if value is ABSENT else value
+        return lookup(self._live[bucket], self._open().get(bucket) or _EMPTY, key)
 
     def range(
         self,

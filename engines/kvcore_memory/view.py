@@ -8,7 +8,7 @@ writer's overlay holds its own pending writes. :data:`ABSENT` in an overlay mean
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Final
 
@@ -23,7 +23,7 @@ ABSENT: Final = object()
 _CHUNK: Final = 256
 
 
-def lookup(base: SortedDict, overlay: SortedDict, key: bytes) -> bytes | None:
+def lookup(base: SortedDict, overlay: Mapping[bytes, object], key: bytes) -> bytes | None:
     value = overlay[key] if key in overlay else base.get(key, ABSENT)
     return None if value is ABSENT else value
 
