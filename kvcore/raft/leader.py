@@ -122,11 +122,14 @@ def _on_append_resp(r: Raft, m: Message, pr: Progress) -> None:
     elif pr.state == ProgressState.REPLICATE:
         pr.inflights.free_le(m.index)
     if maybe_commit(r):
-        r.appends_due = True
+        r.appends_due = True  # bcast_pending tells every follower, this one included
     elif was_paused:
         send_append(r, m.frm)
+    sent = False
     while maybe_send_append(r, m.frm, send_if_empty=False):
-        pass
+        sent = True
+    if not sent and not r.appends_due and _commit_is_news(r, pr) and _holds_all_sent(pr):
+        send_commit(r, m.frm, pr)  # it held an older commit while its entries were in flight
     if m.frm == r.lead_transferee and pr.match == r.log.last_index():
         r.send(Message(MT.TIMEOUT_NOW, to=m.frm))
 
@@ -278,8 +281,9 @@ def bcast_append(r: Raft) -> None:
 
 
 def bcast_pending(r: Raft) -> None:
-    """Each follower gets the entries it lacks; one that has them all, but not the
-    newest commit index it can use, gets an empty append carrying that index."""
+    """Each follower gets the entries it lacks. One that holds them all but not the
+    newest commit index it can use gets that index: a COMMIT when it is replicating,
+    an empty append while probing. One still owing answers hears it after answering."""
     for nid in r.tracker.ids():
         if nid == r.id:
             continue
@@ -287,23 +291,29 @@ def bcast_pending(r: Raft) -> None:
         while maybe_send_append(r, nid, send_if_empty=False):
             sent = True
         pr = r.tracker.progress[nid]
-        if sent or min(r.log.committed, pr.next - 1) <= pr.sent_commit:
+        if sent or not _commit_is_news(r, pr):
             continue
-        if pr.state == ProgressState.REPLICATE and pr.match == pr.next - 1:
-            # It holds everything we sent it: only the commit index is news.
-            commit = min(r.log.committed, pr.match)
-            r.send(
-                Message(
-                    MT.COMMIT,
-                    to=nid,
-                    index=pr.match,
-                    log_term=r.log.term(pr.match),
-                    commit=commit,
-                )
-            )
-            pr.sent_commit = commit
-        else:
+        if pr.state != ProgressState.REPLICATE:
             maybe_send_append(r, nid, send_if_empty=True)
+        elif _holds_all_sent(pr):
+            send_commit(r, nid, pr)  # only the commit index is news
+        # else entries are in flight to it: its answer brings the commit (_on_append_resp)
+
+
+def _commit_is_news(r: Raft, pr: Progress) -> bool:
+    """Could the follower use a newer commit index than it was last sent?"""
+    return min(r.log.committed, pr.next - 1) > pr.sent_commit
+
+
+def _holds_all_sent(pr: Progress) -> bool:
+    return pr.state == ProgressState.REPLICATE and pr.match == pr.next - 1
+
+
+def send_commit(r: Raft, to: int, pr: Progress) -> None:
+    """Tell a follower that holds every entry sent to it how far they are committed."""
+    commit = min(r.log.committed, pr.match)
+    r.send(Message(MT.COMMIT, to=to, index=pr.match, log_term=r.log.term(pr.match), commit=commit))
+    pr.sent_commit = commit
 
 
 def bcast_heartbeat(r: Raft, ctx: bytes | None = None) -> None:
