@@ -69,6 +69,11 @@ class RaftConfig(_Strict):
     # etcd's defaults: --heartbeat-interval 100, --election-timeout 1000 (ms).
     heartbeat_interval_ms: int = Field(default=100, gt=0)
     election_timeout_ms: int = Field(default=1000, gt=0)
+    # A leader holds a commit index that no append carries this long before sending
+    # it alone: at low load the next write's append carries it, one message per
+    # follower per write fewer. Followers see a write up to this much later when
+    # writes are rare. 0 sends it at once (kvcore.raft.commit_hold).
+    commit_hold_ms: int = Field(default=5, ge=0)
 
     @model_validator(mode="after")
     def _ratio(self) -> RaftConfig:

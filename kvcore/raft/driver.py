@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
+from kvcore.raft.commit_hold import CommitHold
 from kvcore.raft.messages import Message
 from kvcore.raft.rawnode import RawNode, Ready
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import SoftState
 from kvcore.raft.storage import MemoryStorage
-from kvcore.raft.types import ConfChange, ConfState, Entry, HardState, Snapshot
+from kvcore.raft.types import ConfChange, ConfState, Entry, EntryType, HardState, Snapshot
 from kvcore.util.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,12 @@ class Driver:
         machine: StateMachine,
         send: Callable[[list[Message]], None],
         tick_seconds: float,
+        commit_hold_seconds: float = 0.0,
     ) -> None:
         self.node = node
         self._log = log
         self._machine = machine
-        self._send = send
+        self._out = CommitHold(send, commit_hold_seconds)
         self._tick_seconds = tick_seconds
         self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
         self._scheduled = False  # a turn is queued on the loop
@@ -160,6 +162,7 @@ class Driver:
             if self._snapshotting is not None:
                 self._snapshotting.cancel()
             self._loop = None
+            self._out.close()
             self._disk.close()
 
     def _ticker_done(self, task: asyncio.Task) -> None:
@@ -206,7 +209,7 @@ class Driver:
             self._machine.on_soft_state(rd.soft_state)
         if rd.send_first and rd.messages:
             # A leader's appends reach the followers' disks while its own syncs.
-            self._send(rd.messages)
+            self._out.send(rd.messages)
         if rd.hard_state is None and not rd.entries and rd.snapshot is None:
             return False
         if rd.must_sync and self._lone(rd):
@@ -224,7 +227,7 @@ class Driver:
             if early:
                 # Apply what earlier Readys made durable while this one syncs, rather
                 # than one fsync later.
-                self._machine.apply(rd.committed_entries)
+                self._apply(rd.committed_entries)
             return True
         # Only the commit index moved: it need not be durable (raft learns it again
         # after a crash), so the few bytes go to the page cache from here, without a
@@ -260,11 +263,11 @@ class Driver:
         """Send, apply (unless ``applied`` already) and advance a persisted Ready; True
         if a snapshot is being taken (it advances when done)."""
         if rd.messages and not rd.send_first:
-            self._send(rd.messages)
+            self._out.send(rd.messages)
         if rd.snapshot is not None:
             self._machine.restore(rd.snapshot)
         if rd.committed_entries and not applied:
-            self._machine.apply(rd.committed_entries)
+            self._apply(rd.committed_entries)
         if rd.read_states:
             self._machine.on_read_states(rd.read_states)
         if rd.committed_entries and (plan := self._machine.snapshot_due()) is not None:
@@ -274,6 +277,11 @@ class Driver:
             return True
         self.node.advance(rd)
         return False
+
+    def _apply(self, entries: list[Entry]) -> None:
+        if any(e.type == EntryType.CONF_CHANGE for e in entries):
+            self._out.flush()  # a member this removes must still hear it committed
+        self._machine.apply(entries)
 
     def _snapshot_done(self, rd: Ready, task: asyncio.Task) -> None:
         self._busy = False

@@ -133,6 +133,7 @@ class Node:
             server,
             peers.send if peers else self._no_peers,
             cfg.raft.heartbeat_interval_ms / 1000,
+            cfg.raft.commit_hold_ms / 1000,
         )
         server.attach(driver, peers)
         handlers = services.build(server)
