@@ -16,7 +16,8 @@ class Row:
     inflight: int
     target: str
     processes: int
-    result: Result
+    result: Result  # with --rounds: the round with the median requests/s
+    rounds: tuple[float, ...] = ()  # with --rounds: every round's requests/s
 
 
 def _baseline(target: str, base: str) -> str:
@@ -38,6 +39,9 @@ def markdown(rows: list[Row]) -> str:
     head = ["workload", "in-flight", "target", "req/s", "p50 ms", "p99 ms",
             "server CPU µs/req", "client CPU µs/req"]
     head += [f"kvcore/{b}" for b in BASELINES]
+    by_round = any(r.rounds for r in rows)
+    if by_round:
+        head.append("req/s by round")
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in sorted(rows, key=lambda r: (list(WORKLOADS).index(r.workload), r.inflight)):
         res = r.result
@@ -45,6 +49,8 @@ def markdown(rows: list[Row]) -> str:
                  f"{res.p50_ms:.2f}", f"{res.p99_ms:.2f}",
                  "" if res.server_us is None else f"{res.server_us:.0f}", f"{res.client_us:.0f}"]
         cells += [_ratio(r, by_cell, b) for b in BASELINES]
+        if by_round:
+            cells.append(" ".join(f"{x:,.0f}" for x in r.rounds))
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in rows if r.result.errors or r.result.stats.get("warmup_errors")]
     if failed:

@@ -23,7 +23,7 @@ import grpc
 from tqdm import tqdm
 
 from bench import profile, report, targets
-from bench.load import Driver
+from bench.load import Driver, Result
 from bench.workloads import WORKLOADS
 
 Starter = Callable[[Path], contextlib.AbstractContextManager[targets.Running]]
@@ -59,6 +59,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated requests in flight")
     p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per cell")
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per cell")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every cell this many times (interleaved: each round goes "
+                        "through all cells) and report each target's median round")
     p.add_argument("--count", type=int, default=0,
                    help="measure this many requests per cell instead of --seconds")
     p.add_argument("--procs", type=int, default=2,
@@ -151,7 +154,7 @@ def _started(args: argparse.Namespace, driver: Driver, group: list[tuple[str, St
                 running = dataclasses.replace(running, endpoints=list(ordered))
             except Exception as exc:  # a target that fails to start must not stop the run
                 tqdm.write(f"{name}: skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-                bar.update(len(args.workloads) * len(args.inflight))
+                bar.update(len(args.workloads) * len(args.inflight) * args.rounds)
                 continue
             pids = running.pids or "-"
             tqdm.write(f"{name}: pids {pids} on {','.join(running.endpoints)}", file=sys.stderr)
@@ -165,28 +168,45 @@ def _started(args: argparse.Namespace, driver: Driver, group: list[tuple[str, St
 
 def _drive(args: argparse.Namespace, driver: Driver, up: dict[str, targets.Running],
            bar: tqdm, rows: list[report.Row]) -> None:
-    """Run every cell on every running target, cell by cell; append a row per cell."""
+    """Run every cell on every running target, cell by cell, ``args.rounds`` times;
+    append a row per cell and target: the round with the median requests/s."""
     cells = [(w, n) for w in args.workloads for n in args.inflight]
-    for i, (workload, inflight) in enumerate(cells):
-        for name, running in list(up.items()):
-            bar.set_description(f"{name} {workload} x{inflight}")
-            procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
-            cpu = running.cpu_seconds if running.pids else None
-            try:
-                if running.exited():
-                    raise RuntimeError(f"exited: {', '.join(running.exited())}")
-                result = driver.cell(tuple(running.endpoints), workload, inflight, procs, cpu)
-                if running.exited():  # died during the cell: its row would be all errors
-                    raise RuntimeError(f"exited: {', '.join(running.exited())}")
-            except Exception as exc:  # one broken target must not lose the others' rows
-                tqdm.write(f"{name}: skipped the rest: {type(exc).__name__}: {exc}",
-                           file=sys.stderr)
-                bar.update(len(cells) - i)
-                del up[name]
-                continue
-            rows.append(report.Row(workload, inflight, name, procs, result))
-            bar.set_postfix_str(f"{result.rps:,.0f} req/s")
-            bar.update()
+    runs: dict[tuple[str, int, str], list[Result]] = {}
+    for _ in range(args.rounds):
+        for workload, inflight in cells:
+            for name, running in list(up.items()):
+                result = _cell(args, driver, name, running, workload, inflight, bar)
+                if result is None:  # its remaining cells are skipped
+                    done = sum(len(v) for k, v in runs.items() if k[2] == name)
+                    bar.update(len(cells) * args.rounds - done)
+                    del up[name]
+                    continue
+                runs.setdefault((workload, inflight, name), []).append(result)
+                bar.set_postfix_str(f"{result.rps:,.0f} req/s")
+                bar.update()
+    for (workload, inflight, name), results in runs.items():
+        procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
+        ranked = sorted(results, key=lambda r: r.rps)
+        rows.append(report.Row(workload, inflight, name, procs, ranked[(len(ranked) - 1) // 2],
+                               tuple(r.rps for r in results) if args.rounds > 1 else ()))
+
+
+def _cell(args: argparse.Namespace, driver: Driver, name: str, running: targets.Running,
+          workload: str, inflight: int, bar: tqdm) -> Result | None:
+    """One cell on one target; None if the target broke (it is then left out)."""
+    bar.set_description(f"{name} {workload} x{inflight}")
+    procs = args.procs if inflight >= MULTI_PROCESS_FROM else 1
+    cpu = running.cpu_seconds if running.pids else None
+    try:
+        if running.exited():
+            raise RuntimeError(f"exited: {', '.join(running.exited())}")
+        result = driver.cell(tuple(running.endpoints), workload, inflight, procs, cpu)
+        if running.exited():  # died during the cell: its row would be all errors
+            raise RuntimeError(f"exited: {', '.join(running.exited())}")
+    except Exception as exc:  # one broken target must not lose the others' rows
+        tqdm.write(f"{name}: skipped the rest: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    return result
 
 
 def run_meta(module: str, argv: list[str] | None, stamp: str) -> dict[str, object]:
@@ -220,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     with (
         Driver(args.procs, args.channels, args.keys, args.warmup, args.seconds,
                args.count) as driver,
-        tqdm(total=len(chosen) * len(args.workloads) * len(args.inflight), unit="cell") as bar,
+        tqdm(total=len(chosen) * len(args.workloads) * len(args.inflight) * args.rounds,
+             unit="cell") as bar,
     ):
         for group in groups:
             with _started(args, driver, group, bar) as up:
@@ -230,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         "measured": f"{args.count} requests" if args.count else f"{args.seconds} s",
         "warmup": args.warmup,
         "order": args.order,
+        "rounds": f"{args.rounds} (each row: the median round)" if args.rounds > 1 else 1,
         "client": f"{args.procs} processes from {MULTI_PROCESS_FROM} in flight, "
                   f"{args.channels} channels each, {args.keys} keys",
     }
