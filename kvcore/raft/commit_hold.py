@@ -52,16 +52,17 @@ class CommitHold:
     def flush(self) -> None:
         """Send what is held now: before the leader applies a membership change, whose
         removed member must still learn that it is committed."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._stop_timer()
         if self._held:
             held, self._held = list(self._held.values()), {}
             self._send(held)
 
     def close(self) -> None:
         """Stop without sending: the node is going away."""
+        self._stop_timer()
+        self._held.clear()
+
+    def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._held.clear()
