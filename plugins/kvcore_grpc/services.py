@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -27,24 +27,32 @@ def generic_handlers(
     files: Iterable[descriptor.FileDescriptor], services: Services
 ) -> list[grpc.GenericRpcHandler]:
     """One gRPC generic handler per service that ``services`` implements."""
-    handlers = []
+    by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+    for method, fn in bound_methods(files, services):
+        by_service.setdefault(method.containing_service.full_name, {})[method.name] = (
+            _method_handler(method, fn)
+        )
+    return [grpc.method_handlers_generic_handler(name, methods)
+            for name, methods in by_service.items()]
+
+
+def bound_methods(
+    files: Iterable[descriptor.FileDescriptor], services: Services
+) -> Iterator[tuple[descriptor.MethodDescriptor, Callable]]:
+    """Every method of ``files`` that ``services`` implements, with its handler (a
+    method it lacks is left out: grpc answers UNIMPLEMENTED for it)."""
     for file in files:
         for service in file.services_by_name.values():
             impl = services.get(service.full_name)
             if impl is None:
                 continue
-            methods = {
-                m.name: _method_handler(m, getattr(impl, handler_name(m.name), None))
-                for m in service.methods
-            }
-            methods = {name: h for name, h in methods.items() if h is not None}
-            handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
-    return handlers
+            for method in service.methods:
+                fn = getattr(impl, handler_name(method.name), None)
+                if fn is not None:
+                    yield method, fn
 
 
-def _method_handler(method: descriptor.MethodDescriptor, fn: Callable | None):
-    if fn is None:
-        return None  # grpc answers UNIMPLEMENTED for it
+def _method_handler(method: descriptor.MethodDescriptor, fn: Callable) -> grpc.RpcMethodHandler:
     kind = metrics.rpc_type(method.client_streaming, method.server_streaming)
     counts = metrics.rpc_counts(method.containing_service.full_name, method.name, kind)
     request_cls = message_factory.GetMessageClass(method.input_type)
@@ -84,14 +92,19 @@ class _GrpcCallContext:
         return names[0].decode() if names else ""
 
 
+def status_of(exc: Exception) -> tuple[Code, str]:
+    """etcd's status for a handler's exception; an unexpected one is logged."""
+    if isinstance(exc, EtcdError):
+        return exc.code, exc.message
+    log.exception("handler failed", exc_info=exc)
+    return Code.UNKNOWN, str(exc) or type(exc).__name__
+
+
 async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts) -> None:
     """Fail the call with etcd's status for ``exc`` (``ctx.abort`` raises)."""
-    if isinstance(exc, EtcdError):
-        counts.finish(exc.code)
-        await ctx.abort(grpc.StatusCode[exc.code.name], exc.message)
-    log.exception("handler failed", exc_info=exc)
-    counts.finish(Code.UNKNOWN)
-    await ctx.abort(grpc.StatusCode.UNKNOWN, str(exc) or type(exc).__name__)
+    code, message = status_of(exc)
+    counts.finish(code)
+    await ctx.abort(grpc.StatusCode[code.name], message)
 
 
 def _unary(fn: Callable, counts: metrics.RpcCounts):

@@ -168,14 +168,18 @@ def kvcore_config(endpoint: str, data_dir: Path, **overrides: Any) -> dict[str, 
     """A single-node config in the shape of configs/single.yaml; top-level keys override.
 
     The engine is KVCORE_TEST_ENGINE's (memory by default): ``make test-engines`` runs
-    the node suite once per engine that way.
+    the node suite once per engine that way. KVCORE_TEST_FRONTEND=N serves the client
+    listener from N gRPC worker processes (``make test-frontend``).
     """
+    listener: dict[str, Any] = {"transport": "grpc", "address": endpoint}
+    if workers := int(os.environ.get("KVCORE_TEST_FRONTEND", "0")):
+        listener["options"] = {"frontend_processes": workers}
     config: dict[str, Any] = {
         "name": "kvcore-test",
         "data_dir": str(data_dir),
         "cluster_token": "kvcore-test-cluster",
         "engine": {"name": os.environ.get("KVCORE_TEST_ENGINE", "memory"), "options": {}},
-        "client_listeners": [{"transport": "grpc", "address": endpoint}],
+        "client_listeners": [listener],
         "limits": {"max_request_bytes": 1_572_864, "max_txn_ops": 128},
     }
     config.update(overrides)

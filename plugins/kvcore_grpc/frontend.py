@@ -1,0 +1,88 @@
+"""A client listener served by worker processes (``frontend_processes``): they share
+its address and relay every call to this process over a unix socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kvcore.transport import Services
+
+from .binding import with_port
+from .relay_core import RelayServer
+
+if TYPE_CHECKING:
+    from .transport import GrpcOptions
+
+log = logging.getLogger(__name__)
+
+START_SECONDS = 30.0  # for a worker to report listening
+STOP_SECONDS = 10.0  # for a worker to exit once the relay closes
+
+
+class Frontend:
+    def __init__(
+        self, address: str, services: Services, options: GrpcOptions, max_receive: int
+    ) -> None:
+        from .transport import API_FILES
+
+        self._address = address
+        self._options = options
+        self._max_receive = max_receive
+        self._relay = RelayServer(API_FILES, services)
+        self._dir: Path | None = None
+        self._workers: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> None:
+        """Start the workers one by one (the first picks an ephemeral port for all);
+        ``OSError`` if one cannot listen."""
+        self._dir = Path(tempfile.mkdtemp(prefix="kvcore-relay-"))
+        socket_path = self._dir / "relay.sock"
+        await self._relay.start(socket_path)
+        address = self._address
+        try:
+            for _ in range(self._options.frontend_processes):
+                worker = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "kvcore_grpc.relay_worker", str(socket_path),
+                    address, self._options.model_dump_json(), str(self._max_receive),
+                    stdin=asyncio.subprocess.DEVNULL,
+                )
+                self._workers.append(worker)
+                address = with_port(address, await self._listening(worker, address))
+        except BaseException:
+            await self.stop(0)
+            raise
+
+    async def _listening(self, worker: asyncio.subprocess.Process, address: str) -> int:
+        port = asyncio.ensure_future(self._relay.ports.get())
+        exited = asyncio.ensure_future(worker.wait())
+        done, _ = await asyncio.wait({port, exited}, timeout=START_SECONDS,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        for task in (port, exited):
+            if task not in done:
+                task.cancel()
+        if port in done:
+            return port.result()
+        why = f"exited with {exited.result()}" if exited in done else "did not start in time"
+        raise OSError(f"cannot listen for clients on {address}: a gRPC worker {why}")
+
+    async def stop(self, grace: float) -> None:
+        await self._relay.stop(grace)  # each worker exits when its relay closes
+        for worker in self._workers:
+            try:
+                await asyncio.wait_for(worker.wait(), STOP_SECONDS)
+            except TimeoutError:
+                log.warning("gRPC worker %d did not exit: killed", worker.pid)
+                with contextlib.suppress(ProcessLookupError):
+                    worker.kill()
+                await worker.wait()
+        self._workers.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
