@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 START_SECONDS = 30.0  # for a worker to report listening
+START_ATTEMPTS = 3
 STOP_SECONDS = 10.0  # for a worker to exit once the relay closes
 
 
@@ -48,29 +49,40 @@ class Frontend:
         address = self._address
         try:
             for _ in range(self._options.frontend_processes):
-                worker = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "kvcore_grpc.relay_worker", str(socket_path),
-                    address, self._options.model_dump_json(), str(self._max_receive),
-                    stdin=asyncio.subprocess.DEVNULL,
-                )
-                self._workers.append(worker)
-                address = with_port(address, await self._listening(worker, address))
+                address = with_port(address, await self._start_worker(socket_path, address))
         except BaseException:
             await self.stop(0)
             raise
 
-    async def _listening(self, worker: asyncio.subprocess.Process, address: str) -> int:
-        port = asyncio.ensure_future(self._relay.ports.get())
-        exited = asyncio.ensure_future(worker.wait())
-        done, _ = await asyncio.wait({port, exited}, timeout=START_SECONDS,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        for task in (port, exited):
-            if task not in done:
-                task.cancel()
-        if port in done:
-            return port.result()
-        why = f"exited with {exited.result()}" if exited in done else "did not start in time"
-        raise OSError(f"cannot listen for clients on {address}: a gRPC worker {why}")
+    async def _start_worker(self, socket_path: Path, address: str) -> int:
+        """Start one worker; return its port. One killed by a signal before it listens
+        (grpc's core has aborted at start-up, rarely) is started again."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "kvcore_grpc.relay_worker", str(socket_path),
+                address, self._options.model_dump_json(), str(self._max_receive),
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+            self._workers.append(worker)
+            port = asyncio.ensure_future(self._relay.ports.get())
+            exited = asyncio.ensure_future(worker.wait())
+            done, _ = await asyncio.wait({port, exited}, timeout=START_SECONDS,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in (port, exited):
+                if task not in done:
+                    task.cancel()
+            if port in done:
+                return port.result()
+            if exited not in done:
+                why = "did not start in time"
+            elif exited.result() < 0 and attempt < START_ATTEMPTS:
+                log.warning("gRPC worker killed by signal %d at start-up; starting another",
+                            -exited.result())
+                continue
+            else:
+                why = f"exited with {exited.result()}"
+            raise OSError(f"cannot listen for clients on {address}: a gRPC worker {why}")
+        raise AssertionError("unreachable")
 
     async def stop(self, grace: float) -> None:
         await self._relay.stop(grace)  # each worker exits when its relay closes
