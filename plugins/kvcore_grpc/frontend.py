@@ -39,6 +39,10 @@ class Frontend:
         self._relay = RelayServer(API_FILES, services)
         self._dir: Path | None = None
         self._workers: list[asyncio.subprocess.Process] = []
+        self._bound = address  # with the port the first worker bound
+        self._starting = asyncio.Lock()  # a worker's HELLO must reach its own start
+        self._watchers: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         """Start the workers one by one (the first picks an ephemeral port for all);
@@ -46,13 +50,30 @@ class Frontend:
         self._dir = Path(tempfile.mkdtemp(prefix="kvcore-relay-"))
         socket_path = self._dir / "relay.sock"
         await self._relay.start(socket_path)
-        address = self._address
         try:
             for _ in range(self._options.frontend_processes):
-                address = with_port(address, await self._start_worker(socket_path, address))
+                async with self._starting:
+                    port = await self._start_worker(socket_path, self._bound)
+                self._bound = with_port(self._bound, port)
         except BaseException:
             await self.stop(0)
             raise
+
+    async def _replace_when_gone(
+        self, worker: asyncio.subprocess.Process, socket_path: Path
+    ) -> None:
+        """A worker that dies while the node serves takes its connections with it; the
+        clients reconnect, and a new worker takes its place on the address."""
+        code = await worker.wait()
+        if self._stopping:
+            return
+        log.warning("gRPC worker %d exited with %d: starting another", worker.pid, code)
+        self._workers.remove(worker)
+        async with self._starting:
+            try:
+                await self._start_worker(socket_path, self._bound)
+            except OSError as exc:
+                log.error("the gRPC worker was not replaced: %s", exc)
 
     async def _start_worker(self, socket_path: Path, address: str) -> int:
         """Start one worker; return its port. One killed by a signal before it listens
@@ -72,6 +93,9 @@ class Frontend:
                 if task not in done:
                     task.cancel()
             if port in done:
+                watcher = asyncio.ensure_future(self._replace_when_gone(worker, socket_path))
+                self._watchers.add(watcher)
+                watcher.add_done_callback(self._watchers.discard)
                 return port.result()
             if exited not in done:
                 why = "did not start in time"
@@ -85,6 +109,9 @@ class Frontend:
         raise AssertionError("unreachable")
 
     async def stop(self, grace: float) -> None:
+        self._stopping = True
+        for watcher in list(self._watchers):
+            watcher.cancel()
         await self._relay.stop(grace)  # each worker exits when its relay closes
         for worker in self._workers:
             try:

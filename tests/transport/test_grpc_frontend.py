@@ -88,6 +88,35 @@ def test_streams_go_both_ways() -> None:
     _run(scenario)
 
 
+def test_a_dead_worker_is_replaced() -> None:
+    async def scenario() -> None:
+        address = f"{HOST}:{free_port()}"
+        server = _listener(address)
+        others = set(_children(os.getpid()))
+        await server.start()
+        try:
+            first = set(_children(os.getpid())) - others
+            os.kill(min(first), signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                now = {w for w in set(_children(os.getpid())) - others if _alive(w)}
+                if len(now) == 2 and now != first:
+                    break
+                await asyncio.sleep(0.05)
+            assert len(now) == 2 and max(first) in now  # one new, the other untouched
+            for _ in range(4):  # new connections land on either worker; all answer
+                async with grpc.aio.insecure_channel(
+                    address, options=[("grpc.use_local_subchannel_pool", 1)]
+                ) as channel:
+                    got = await rpc_pb2_grpc.KVStub(channel).Range(pb.RangeRequest(key=b"ab"))
+                    assert got.count == 2
+        finally:
+            await server.stop(1)
+        assert not any(_alive(w) for w in now)
+
+    asyncio.run(scenario())
+
+
 def test_a_taken_address_is_an_oserror() -> None:
     async def scenario() -> None:
         address = f"{HOST}:{free_port()}"
