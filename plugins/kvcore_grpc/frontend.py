@@ -33,7 +33,6 @@ class Frontend:
     ) -> None:
         from .transport import API_FILES
 
-        self._address = address
         self._options = options
         self._max_receive = max_receive
         self._relay = RelayServer(API_FILES, services)

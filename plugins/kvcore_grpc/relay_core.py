@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,6 @@ class RelayCallContext:
     common_name: str
 
 
-@dataclass(slots=True)
-class _Call:
-    inbox: asyncio.Queue = field(default_factory=asyncio.Queue)  # messages, None at END
-    task: asyncio.Task | None = None
-
-
 class RelayServer:
     """Listens on a unix socket for worker processes; ``ports`` yields each worker's
     port as it reports listening."""
@@ -99,7 +93,8 @@ class _Connection(FrameProtocol):
     def __init__(self, relay: RelayServer) -> None:
         super().__init__(self._frame)
         self._relay = relay
-        self._calls: dict[int, _Call] = {}
+        self._tasks: dict[int, asyncio.Task] = {}  # every call being served
+        self._inboxes: dict[int, asyncio.Queue] = {}  # a stream's messages, None at END
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -108,96 +103,99 @@ class _Connection(FrameProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self._relay._connections.discard(self)
-        for call in self._calls.values():
-            if call.task is not None:
-                call.task.cancel()
+        for task in self._tasks.values():
+            task.cancel()
 
     @property
     def busy(self) -> bool:
-        return bool(self._calls)
+        return bool(self._tasks)
 
     def _frame(self, kind: Kind, call_id: int, payload: bytes) -> None:
         if kind == Kind.CALL:
             opening, request = read_call(payload)
-            call = self._calls[call_id] = _Call()
-            call.task = asyncio.ensure_future(self._answer(call_id, opening, request))
+            self._start(call_id, self._unary(call_id, opening, request))
         elif kind == Kind.OPEN:
-            call = self._calls[call_id] = _Call()
-            call.task = asyncio.ensure_future(self._serve(call_id, call, Opening.decode(payload)))
+            inbox = self._inboxes[call_id] = asyncio.Queue()
+            self._start(call_id, self._stream(call_id, Opening.decode(payload), inbox))
         elif kind == Kind.MSG or kind == Kind.END:
-            if (call := self._calls.get(call_id)) is not None:
-                call.inbox.put_nowait(payload if kind == Kind.MSG else None)
+            if (inbox := self._inboxes.get(call_id)) is not None:
+                inbox.put_nowait(payload if kind == Kind.MSG else None)
         elif kind == Kind.CANCEL:
-            if (call := self._calls.get(call_id)) is not None and call.task is not None:
-                call.task.cancel()
+            if (task := self._tasks.get(call_id)) is not None:
+                task.cancel()  # the client went away: nobody to tell
         elif kind == Kind.HELLO:
             self._relay.ports.put_nowait(read_port(payload))
 
-    async def _answer(self, call_id: int, opening: Opening, request: bytes) -> None:
+    def _start(self, call_id: int, serve: Coroutine[Any, Any, None]) -> None:
+        task = self._tasks[call_id] = asyncio.ensure_future(serve)
+        task.add_done_callback(lambda _: self._forget(call_id))
+
+    def _forget(self, call_id: int) -> None:
+        self._tasks.pop(call_id, None)
+        self._inboxes.pop(call_id, None)
+
+    async def _unary(self, call_id: int, opening: Opening, request: bytes) -> None:
         """A unary call, in one frame each way."""
         method = self._relay._methods.get(opening.method)
-        try:
-            if method is None:
-                self.write(reply_frame(call_id, _UNIMPLEMENTED, "Method not found!", b""))
-                return
-            counts = method.counts
-            counts.start()
-            try:
-                response = await method.fn(method.parse(request), _context(opening))
-            except asyncio.CancelledError:
-                counts.finish(Code.CANCELLED)
-                raise
-            except Exception as exc:
-                code, message = status_of(exc)
-                counts.finish(code)
-                self.write(reply_frame(call_id, grpc.StatusCode[code.name].value[0], message, b""))
-                return
-            counts.finish(Code.OK)
-            self.write(reply_frame(call_id, 0, "", response.SerializeToString()))
-        except asyncio.CancelledError:
-            pass  # the client went away: nobody to tell
-        finally:
-            self._calls.pop(call_id, None)
+        if method is None:
+            self.write(reply_frame(call_id, _UNIMPLEMENTED, "Method not found!", b""))
+            return
+        ctx = _context(opening)
+        code, message, response = await _counted(
+            method, lambda: method.fn(method.parse(request), ctx)
+        )
+        answer = b"" if response is None else response.SerializeToString()
+        self.write(reply_frame(call_id, _grpc_code(code), message, answer))
 
-    async def _serve(self, call_id: int, call: _Call, opening: Opening) -> None:
+    async def _stream(self, call_id: int, opening: Opening, inbox: asyncio.Queue) -> None:
         method = self._relay._methods.get(opening.method)
-        try:
-            if method is None:
-                self.write(status(call_id, _UNIMPLEMENTED, "Method not found!"))
-                return
-            code, message = await self._run(call_id, call, method, _context(opening))
-            self.write(status(call_id, grpc.StatusCode[code.name].value[0], message))
-        except asyncio.CancelledError:
-            pass  # the client went away: nobody to tell
-        finally:
-            self._calls.pop(call_id, None)
+        if method is None:
+            self.write(status(call_id, _UNIMPLEMENTED, "Method not found!"))
+            return
+        ctx = _context(opening)
+        code, message, _ = await _counted(
+            method, lambda: self._exchange(call_id, method, ctx, inbox)
+        )
+        self.write(status(call_id, _grpc_code(code), message))
 
-    async def _run(
-        self, call_id: int, call: _Call, method: _Method, ctx: RelayCallContext
-    ) -> tuple[Code, str]:
-        counts = method.counts
-        counts.start()
-        try:
-            if method.client_streaming:
-                request: Any = _requests(call.inbox, method.parse)
-            else:
-                raw = await call.inbox.get()
-                request = method.parse(raw if raw is not None else b"")
-            if method.server_streaming:
-                async for response in method.fn(request, ctx):
-                    self.write(frame(Kind.MSG, call_id, response.SerializeToString()))
-            else:
-                response = await method.fn(request, ctx)
+    async def _exchange(
+        self, call_id: int, method: _Method, ctx: RelayCallContext, inbox: asyncio.Queue
+    ) -> None:
+        if method.client_streaming:
+            request: Any = _requests(inbox, method.parse)
+        else:
+            raw = await inbox.get()
+            request = method.parse(raw if raw is not None else b"")
+        if method.server_streaming:
+            async for response in method.fn(request, ctx):
                 self.write(frame(Kind.MSG, call_id, response.SerializeToString()))
-        except asyncio.CancelledError:
-            counts.finish(Code.CANCELLED)
-            raise
-        except Exception as exc:
-            code, message = status_of(exc)
-            counts.finish(code)
-            return code, message
-        counts.finish(Code.OK)
-        return Code.OK, ""
+        else:
+            response = await method.fn(request, ctx)
+            self.write(frame(Kind.MSG, call_id, response.SerializeToString()))
+
+
+async def _counted(
+    method: _Method, work: Callable[[], Awaitable[Any]]
+) -> tuple[Code, str, Any]:
+    """Run a call's handler work, counted in its RPC metrics: (etcd's status code, its
+    message, the work's result or None when it failed)."""
+    counts = method.counts
+    counts.start()
+    try:
+        result = await work()
+    except asyncio.CancelledError:
+        counts.finish(Code.CANCELLED)
+        raise
+    except Exception as exc:
+        code, message = status_of(exc)
+        counts.finish(code)
+        return code, message, None
+    counts.finish(Code.OK)
+    return Code.OK, "", result
+
+
+def _grpc_code(code: Code) -> int:
+    return grpc.StatusCode[code.name].value[0]
 
 
 def _context(opening: Opening) -> RelayCallContext:
