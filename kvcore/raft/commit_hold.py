@@ -11,10 +11,18 @@ Linearizable reads are unaffected: a read index round's heartbeats carry the com
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 from kvcore.raft.messages import Message, MessageType
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+# Calls a function after a delay in seconds (the driver's event loop's call_later).
+CallLater = Callable[[float, Callable[[], None]], Timer]
 
 # Messages that tell their receiver the commit index it may use (``commit``).
 _CARRY_COMMIT = frozenset({MessageType.APP, MessageType.HEARTBEAT, MessageType.COMMIT})
@@ -24,11 +32,14 @@ class CommitHold:
     """Sends messages through ``send``, except that a COMMIT waits up to ``seconds``
     for a later message to the same follower that carries its index anyway."""
 
-    def __init__(self, send: Callable[[list[Message]], None], seconds: float) -> None:
+    def __init__(
+        self, send: Callable[[list[Message]], None], seconds: float, call_later: CallLater
+    ) -> None:
         self._send = send
         self._seconds = seconds
+        self._call_later = call_later
         self._held: dict[int, Message] = {}  # by follower id, the newest only
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
 
     def send(self, messages: list[Message]) -> None:
         if self._seconds <= 0:
@@ -47,7 +58,7 @@ class CommitHold:
         if out:
             self._send(out)
         if held and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._seconds, self.flush)
+            self._timer = self._call_later(self._seconds, self.flush)
 
     def flush(self) -> None:
         """Send what is held now: before the leader applies a membership change, whose

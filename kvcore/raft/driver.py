@@ -111,7 +111,7 @@ class Driver:
         self.node = node
         self._log = log
         self._machine = machine
-        self._out = CommitHold(send, commit_hold_seconds)
+        self._out = CommitHold(send, commit_hold_seconds, _call_later)
         self._tick_seconds = tick_seconds
         self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
         self._scheduled = False  # a turn is queued on the loop
@@ -306,6 +306,10 @@ class Driver:
         if plan.compact_to > storage.first_index():
             storage.compact(plan.compact_to)
         log.info("snapshot taken at index %d", plan.index)
+
+
+def _call_later(delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
+    return asyncio.get_running_loop().call_later(delay, fn)
 
 
 def _durable_already(rd: Ready) -> bool:

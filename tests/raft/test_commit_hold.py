@@ -25,7 +25,9 @@ def _run(scenario) -> list[tuple[float, list[Message]]]:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        hold = CommitHold(lambda batch: sent.append((loop.time() - started, batch)), HOLD)
+        hold = CommitHold(
+            lambda batch: sent.append((loop.time() - started, batch)), HOLD, loop.call_later
+        )
         await scenario(hold)
         hold.close()
 
@@ -84,7 +86,11 @@ def test_flush_sends_at_once_and_close_drops() -> None:
     assert batch == [_commit(2, 7)] and at < HOLD
 
 
+def _no_timer(delay: float, fn):
+    raise AssertionError("nothing is held, so no timer is set")
+
+
 def test_no_hold_passes_everything_through() -> None:
     sent: list[list[Message]] = []
-    CommitHold(sent.append, 0).send([_commit(2, 7), _append(3, 7)])
+    CommitHold(sent.append, 0, _no_timer).send([_commit(2, 7), _append(3, 7)])
     assert sent == [[_commit(2, 7), _append(3, 7)]]
