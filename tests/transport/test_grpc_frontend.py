@@ -117,20 +117,6 @@ def test_a_dead_worker_is_replaced() -> None:
     asyncio.run(scenario())
 
 
-def test_a_taken_address_is_an_oserror() -> None:
-    async def scenario() -> None:
-        address = f"{HOST}:{free_port()}"
-        first = _listener(address, workers=1)
-        await first.start()
-        try:
-            with pytest.raises(OSError, match="cannot listen for clients"):
-                await _listener(address).start()
-        finally:
-            await first.stop(0)
-
-    asyncio.run(scenario())
-
-
 def test_workers_leave_with_a_killed_server(tmp_path) -> None:
     """kill -9 of the server's process: its workers see the relay close and exit."""
     from support.process import ManagedProcess

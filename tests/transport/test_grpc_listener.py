@@ -21,8 +21,8 @@ class _KV:
         return pb.RangeResponse(header=HEADER, count=len(request.key))
 
 
-def _listener(address: str, accept_loops: int = 4):
-    options = GrpcOptions(accept_loops=accept_loops)
+def _listener(address: str, accept_loops: int = 4, frontend_processes: int = 0):
+    options = GrpcOptions(accept_loops=accept_loops, frontend_processes=frontend_processes)
     return GrpcTransport().client_server(address, {"etcdserverpb.KV": _KV()}, options, 1 << 20)
 
 
@@ -58,17 +58,19 @@ def test_a_taken_address_is_an_oserror(accept_loops: int) -> None:
     asyncio.run(scenario())
 
 
-def test_a_second_listener_on_the_same_address_is_refused() -> None:
-    """SO_REUSEPORT lets the loops of one listener share the address; a second member
-    started on it must still fail, not take a share of the first one's clients."""
+@pytest.mark.parametrize("frontend_processes", [0, 1])
+def test_a_second_listener_on_the_same_address_is_refused(frontend_processes: int) -> None:
+    """SO_REUSEPORT lets the loops (or worker processes) of one listener share the
+    address; a second member started on it must still fail, not take a share of the
+    first one's clients."""
 
     async def scenario() -> None:
         address = f"{HOST}:{free_port()}"
-        first = _listener(address)
+        first = _listener(address, frontend_processes=frontend_processes)
         await first.start()
         try:
             with pytest.raises(OSError, match="cannot listen for clients"):
-                await _listener(address).start()
+                await _listener(address, frontend_processes=frontend_processes).start()
         finally:
             await first.stop(0)
 
