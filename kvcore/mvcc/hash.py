@@ -1,15 +1,18 @@
 """HashKV: a checksum of the MVCC history up to a revision, equal on every member
 that applied the same log (the check etcd's corruption detection and operators use).
 
-It covers, in revision order, key and value bytes both, every stored version with a
-revision at or below ``rev`` that compaction keeps: above the compaction revision all
-of them, at or below it only those the compaction keeps (``keep``). So the hash does
-not depend on how far a member's backend purge has got.
+Computed as etcd computes it, so that the numbers agree with etcd's for the same
+history: CRC-32C (Castagnoli) of the bucket name, then of key and value bytes of every
+stored version with a main revision at or below ``rev``, in revision order. Versions at
+or below the compaction revision count only if ``keep`` - what compacting at ``rev``
+would keep, each key's newest version there - holds them; an empty ``keep`` skips
+nothing. A nonempty ``keep`` leaves out every version a backend purge deletes, so the
+hash does not depend on how far a member's purge has got.
 """
 
 from __future__ import annotations
 
-import zlib
+from crc32c import crc32c
 
 from kvcore import schema
 from kvcore.backend import ReadTxn
@@ -17,12 +20,14 @@ from kvcore.mvcc.revision import Revision
 
 
 def hash_kv(txn: ReadTxn, rev: int, compact_rev: int, keep: set[Revision]) -> int:
-    """CRC-32 of the key bucket's live history with main revision <= ``rev``, as
-    ``txn`` sees it."""
-    crc = zlib.crc32(schema.KEY.encode())
+    """CRC-32C of the key bucket's history with main revision <= ``rev``, as ``txn``
+    sees it; ``keep`` is ``index.keep(rev)`` taken with the same view."""
+    crc = crc32c(schema.KEY.encode())
     end = Revision(rev + 1, 0).to_bytes()
     for key, value in txn.range(schema.KEY, b"", end):
-        revision = Revision.from_bytes(key)
-        if revision.main > compact_rev or revision in keep:
-            crc = zlib.crc32(value, zlib.crc32(key, crc))
+        if keep:
+            revision = Revision.from_bytes(key)
+            if revision.main <= compact_rev and revision not in keep:
+                continue
+        crc = crc32c(value, crc32c(key, crc))
     return crc

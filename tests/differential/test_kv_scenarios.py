@@ -9,14 +9,14 @@ import pytest
 from support.requests import Step
 from support.servers import Server
 
-from . import cases_compact, cases_errors, cases_range, cases_txn, cases_write
+from . import cases_compact, cases_errors, cases_hash, cases_range, cases_txn, cases_write
 from .runner import assert_same_answers
 
 pytestmark = pytest.mark.etcd
 
 SCENARIOS = [
     pytest.param(steps, id=name)
-    for module in (cases_range, cases_write, cases_txn, cases_compact, cases_errors)
+    for module in (cases_range, cases_write, cases_txn, cases_compact, cases_errors, cases_hash)
     for name, steps in module.SCENARIOS
 ]
 

@@ -54,6 +54,7 @@ class RawClient:
             "Compact": kv.Compact,
             "MemberList": cluster.MemberList,
             "Status": maintenance.Status,
+            "HashKV": maintenance.HashKV,
             "MoveLeader": maintenance.MoveLeader,
             "LeaseGrant": lease.LeaseGrant,
             "LeaseRevoke": lease.LeaseRevoke,

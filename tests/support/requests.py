@@ -78,6 +78,10 @@ def compact(revision: int, physical: bool = False) -> Step:
     return Step("Compact", rpc_pb2.CompactionRequest(revision=revision, physical=physical))
 
 
+def hash_kv(revision: int = 0) -> Step:
+    return Step("HashKV", rpc_pb2.HashKVRequest(revision=revision))
+
+
 def cmp(
     key: Bytes,
     target: str,

@@ -92,14 +92,15 @@ class MaintenanceService:
 
     async def hash_kv(self, request: pb.HashKVRequest, ctx: CallContext) -> pb.HashKVResponse:
         store = self._server.store
+        compact_rev = store.compact_revision
+        # As etcd: a revision asked for must lie above the compaction, 0 means now.
+        if request.revision and request.revision <= compact_rev:
+            raise errors.COMPACTED
         rev = request.revision or store.current_revision
         if rev > store.current_revision:
             raise errors.FUTURE_REV
-        if rev < store.compact_revision:
-            raise errors.COMPACTED
         header = self._server.header()
-        compact_rev = store.compact_revision
-        keep = store.index.keep(compact_rev)
+        keep = store.index.keep(rev)
 
         def crc(txn: ReadTxn) -> Iterator[int]:
             yield hash_kv(txn, rev, compact_rev, keep)
