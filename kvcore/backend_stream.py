@@ -1,7 +1,8 @@
 """An engine-neutral dump of a whole backend, and loading one into any engine.
 
-Raft snapshots carry it, and ``etcdctl snapshot save`` receives it, so a store saved
-from one engine restores into another. Format (integers big-endian)::
+Raft snapshots carry it between members, whatever engine each runs (snapshot files
+are bbolt files, ``kvcore.bolt``; kvcore's first ones held this dump and still
+restore). Format (integers big-endian)::
 
     b"KVCDUMP1"
     record*       u8 n, bucket name (n bytes, n >= 1), u32 k, key, u32 v, value
@@ -59,31 +60,44 @@ def dump_bytes(backend: Backend, buckets: Sequence[str]) -> bytes:
 
 def load(backend: Backend, buckets: Sequence[str], chunks: Iterable[bytes]) -> None:
     """Replace everything in ``buckets`` with the dump's contents, in one transaction."""
-    reader = _Reader(chunks)
-    if reader.take(len(MAGIC)) != MAGIC:
-        raise DumpError("not a kvcore backend dump (bad magic)")
+    replace(backend, buckets, records(chunks))
+
+
+def replace(
+    backend: Backend, buckets: Sequence[str], items: Iterable[tuple[str, bytes, bytes]]
+) -> None:
+    """Replace everything in ``buckets`` with ``items`` (bucket, key, value), in one
+    transaction: nothing changes if reading them raises."""
     known = set(buckets)
     with backend.write() as txn:
         for bucket in buckets:
             for key, _ in list(txn.range(bucket, b"")):
                 txn.delete(bucket, key)
-        crc, count = 0, 0
-        while (n := reader.take(1)[0]) != 0:
-            name = reader.take(n)
-            key = reader.take(_LEN32.unpack(reader.take(4))[0])
-            value = reader.take(_LEN32.unpack(reader.take(4))[0])
-            bucket = name.decode()
+        for bucket, key, value in items:
             if bucket not in known:
                 raise DumpError(f"dump holds unknown bucket {bucket!r}")
             txn.put(bucket, key, value)
-            crc = zlib.crc32(_record(name, key, value), crc)
-            count += 1
-        want_count, want_crc = struct.unpack(">QI", reader.take(12))
-        if (count, crc) != (want_count, want_crc):
-            raise DumpError(f"dump is damaged: {count} records read, trailer says {want_count}")
-        if reader.take_rest().strip(b"\0"):
-            raise DumpError("dump has bytes after its trailer")
         txn.commit()
+
+
+def records(chunks: Iterable[bytes]) -> Iterator[tuple[str, bytes, bytes]]:
+    """The dump's records; DumpError, after the last, if the trailer disagrees."""
+    reader = _Reader(chunks)
+    if reader.take(len(MAGIC)) != MAGIC:
+        raise DumpError("not a kvcore backend dump (bad magic)")
+    crc, count = 0, 0
+    while (n := reader.take(1)[0]) != 0:
+        name = reader.take(n)
+        key = reader.take(_LEN32.unpack(reader.take(4))[0])
+        value = reader.take(_LEN32.unpack(reader.take(4))[0])
+        yield name.decode(), key, value
+        crc = zlib.crc32(_record(name, key, value), crc)
+        count += 1
+    want_count, want_crc = struct.unpack(">QI", reader.take(12))
+    if (count, crc) != (want_count, want_crc):
+        raise DumpError(f"dump is damaged: {count} records read, trailer says {want_count}")
+    if reader.take_rest().strip(b"\0"):
+        raise DumpError("dump has bytes after its trailer")
 
 
 def _record(bucket: bytes, key: bytes, value: bytes) -> bytes:

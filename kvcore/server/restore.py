@@ -8,9 +8,11 @@ whatever engine the snapshot was taken on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from kvcore import backend_stream, schema
+from kvcore.bolt import reader as bolt
 from kvcore.config import ConfigError, NodeConfig
 from kvcore.server import bootstrap, snapshot_file
 from kvcore.server.node import Node
@@ -28,11 +30,11 @@ def restore(snapshot: Path, cfg: NodeConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: data_dir: {cfg.data_dir} already holds a member; restore into a new one"
         )
-    dump = snapshot_file.verified_dump(snapshot)
+    length = snapshot_file.verified_body(snapshot)
     member_dir.mkdir(parents=True, exist_ok=True)
     backend = node.engine.open(member_dir / "backend", schema.ALL_BUCKETS, node.engine_options)
     try:
-        backend_stream.load(backend, schema.ALL_BUCKETS, dump)
+        backend_stream.replace(backend, schema.ALL_BUCKETS, _records(snapshot, length))
         with backend.write() as txn:
             for bucket in _MEMBERSHIP_BUCKETS:
                 for key, _ in list(txn.range(bucket, b"")):
@@ -43,3 +45,16 @@ def restore(snapshot: Path, cfg: NodeConfig, source: str) -> None:
         DurableLog.create(member_dir / "raft", identity, first, cfg.wal.segment_bytes)
     finally:
         backend.close()
+
+
+def _records(snapshot: Path, length: int) -> Iterator[tuple[str, bytes, bytes]]:
+    """The pairs of a bbolt snapshot (etcd's or kvcore's), or of kvcore's older dump."""
+    with snapshot.open("rb") as f:
+        head = f.read(4096)
+    if bolt.is_bolt(head):
+        try:
+            yield from bolt.records(snapshot, length)
+        except bolt.BoltError as exc:
+            raise snapshot_file.SnapshotFileError(f"{snapshot}: {exc}") from None
+    else:
+        yield from backend_stream.records(snapshot_file.read(snapshot, length))

@@ -50,13 +50,15 @@ def put(server: Server, key: bytes, value: bytes) -> grpc.StatusCode:
 
 
 class Stubs:
-    """KV and Maintenance stubs on one channel; close it, or use it as a context manager."""
+    """KV, Lease and Maintenance stubs on one channel; close it, or use it as a context
+    manager."""
 
     def __init__(self, server: Server) -> None:
         self._channel = grpc.insecure_channel(
             server.endpoint, options=[("grpc.max_receive_message_length", 64 << 20)]
         )
         self.kv = rpc_pb2_grpc.KVStub(self._channel)
+        self.lease = rpc_pb2_grpc.LeaseStub(self._channel)
         self.maintenance = rpc_pb2_grpc.MaintenanceStub(self._channel)
 
     def close(self) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import zlib
 from collections.abc import AsyncIterator, Iterator
 
-from kvcore import ETCD_API_VERSION, backend_stream, errors, schema
+from crc32c import crc32c
+
+from kvcore import ETCD_API_VERSION, errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.backend import ReadTxn
@@ -81,9 +82,9 @@ class MaintenanceService:
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
         header = self._server.header()
-        crc = 0
-        async for chunks in offloop.batches(self._server.backend, _dump, 1):
-            crc = zlib.crc32(chunks[0], crc)
+        (crc,) = [
+            v async for batch in offloop.batches(self._server.backend, _hash, 1) for v in batch
+        ]
         return pb.HashResponse(header=header, hash=crc)
 
     async def alarm(self, request: pb.AlarmRequest, ctx: CallContext) -> pb.AlarmResponse:
@@ -115,14 +116,15 @@ class MaintenanceService:
         self, request: pb.SnapshotRequest, ctx: CallContext
     ) -> AsyncIterator[pb.SnapshotResponse]:
         backend = self._server.backend
-        size_hint = backend.size_in_use()
+        spool_dir = self._server.cfg.data_dir
 
         def frames(txn: ReadTxn) -> Iterator[tuple[bytes, int]]:
-            return snapshot_file.frames(_dump(txn), size_hint)
+            return snapshot_file.bolt_frames(txn, spool_dir)
 
-        # The messages are made from one read snapshot on a worker thread, a MiB at a
-        # time: the loop only sends them, and the store is never held in memory whole.
-        # etcd's snapshot messages carry no header.
+        # The file is written from one read snapshot on a worker thread, into a spool
+        # file beside the data, and sent from there: the loop only sends messages, and
+        # the store is never held in memory whole. etcd's snapshot messages carry no
+        # header.
         async for batch in offloop.batches(backend, frames, _FRAMES_PER_BATCH):
             for blob, remaining in batch:
                 yield pb.SnapshotResponse(remaining_bytes=remaining, blob=blob)
@@ -133,5 +135,14 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("defragmentation failed: %s", error)
 
 
-def _dump(txn: ReadTxn) -> Iterator[bytes]:
-    return backend_stream.dump_txn(txn, schema.ALL_BUCKETS)
+def _hash(txn: ReadTxn) -> Iterator[int]:
+    """etcd's Hash: CRC-32C of every bucket's name, keys and values, buckets by name,
+    leaving out the applied index (it moves with requests that change no data)."""
+    crc = 0
+    for bucket in sorted(schema.ALL_BUCKETS, key=str.encode):
+        crc = crc32c(bucket.encode(), crc)
+        for key, value in txn.range(bucket, b""):
+            if bucket == schema.META and key == schema.META_CONSISTENT_INDEX:
+                continue
+            crc = crc32c(value, crc32c(key, crc))
+    yield crc
