@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from kvcore.api.authpb.auth_pb2 import Permission, Role
@@ -74,10 +76,29 @@ def test_valid_permission_ranges(key: bytes, end: bytes, valid: bool) -> None:
 def test_password_hashes_are_salted_and_checked() -> None:
     first, second = passwords.hash_password("pw"), passwords.hash_password("pw")
     assert first != second
+    assert first.startswith("$2a$10$")  # etcd's bcrypt and cost
     assert passwords.check_password(first.encode(), "pw")
     assert not passwords.check_password(first.encode(), "pW")
     assert not passwords.check_password(b"", "pw")
-    assert not passwords.check_password(b"$2a$10$notscrypt", "pw")
+    assert not passwords.check_password(b"$2a$10$notahash", "pw")
+
+
+def test_etcds_hashes_and_kvcores_first_ones_check() -> None:
+    # Written by etcd 3.4.23 for "rootpw", and by kvcore's scrypt scheme for "pw".
+    etcd = b"$2a$10$AwWy0TQqtzdpx4DaKSgh/e3J11pOSd6TddlqxDHu/lmRG2uX47KPm"
+    assert passwords.check_password(etcd, "rootpw")
+    assert not passwords.check_password(etcd, "rootpW")
+    salt = bytes(16)
+    digest = hashlib.scrypt(b"pw", salt=salt, n=2**14, r=8, p=1, dklen=32)
+    scrypt = f"scrypt${2**14}$8$1${salt.hex()}${digest.hex()}".encode()
+    assert passwords.check_password(scrypt, "pw")
+    assert not passwords.check_password(scrypt, "pW")
+
+
+def test_a_password_past_72_bytes_counts_up_to_there() -> None:
+    stored = passwords.hash_password("p" * 100).encode()
+    assert passwords.check_password(stored, "p" * 72 + "anything")
+    assert not passwords.check_password(stored, "p" * 71)
 
 
 class FakeClock:

@@ -2,7 +2,8 @@
 
 ``etcdctl snapshot status`` reads a kvcore snapshot, ``etcdctl snapshot restore`` makes
 an etcd data dir of one, and ``kvcore snapshot restore`` makes a kvcore data dir of an
-etcd snapshot; the restored server serves the same keys at the same revisions.
+etcd snapshot; the restored server serves the same keys at the same revisions, and
+users log in with their passwords (both keep etcd's bcrypt hashes).
 """
 
 from __future__ import annotations
@@ -71,9 +72,10 @@ def test_etcdctl_reads_a_kvcore_snapshot(nodes: NodeFactory, tmp_path) -> None:
 def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) -> None:
     node = nodes.start("kvcore")
     _history(node)
-    snapshot = tmp_path / "kvcore.snap"
-    node.etcdctl().run("snapshot", "save", str(snapshot)).check()
     want = _everything(node)
+    _enable_auth(node)
+    snapshot = tmp_path / "kvcore.snap"
+    node.etcdctl().run(*ROOT, "snapshot", "save", str(snapshot)).check()
 
     etcd = new_node(node.supervisor, tmp_path / "etcd", "etcd")
     restore = [
@@ -87,6 +89,8 @@ def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) ->
     etcd.start()
     nodes.adopt(etcd)
 
+    _check_logins(etcd)
+    etcd.etcdctl().run(*ROOT, "auth", "disable").check()
     got = _everything(etcd)
     assert list(got.kvs) == list(want.kvs)
     assert got.header.revision == want.header.revision
@@ -98,9 +102,10 @@ def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) ->
 def test_kvcore_serves_a_restored_etcd_snapshot(nodes: NodeFactory, tmp_path) -> None:
     etcd = nodes.start("etcd")
     _history(etcd)
-    snapshot = tmp_path / "etcd.snap"
-    etcd.etcdctl().run("snapshot", "save", str(snapshot)).check()
     want = _everything(etcd)
+    _enable_auth(etcd)
+    snapshot = tmp_path / "etcd.snap"
+    etcd.etcdctl().run(*ROOT, "snapshot", "save", str(snapshot)).check()
 
     restored = new_node(etcd.supervisor, tmp_path / "restored", "kvcore")
     argv = [sys.executable, "-m", "kvcore", "snapshot", "restore", str(snapshot)]
@@ -114,7 +119,37 @@ def test_kvcore_serves_a_restored_etcd_snapshot(nodes: NodeFactory, tmp_path) ->
     restored.start()
     nodes.adopt(restored)
 
+    _check_logins(restored)
+    restored.etcdctl().run(*ROOT, "auth", "disable").check()
     got = _everything(restored)
     assert list(got.kvs) == list(want.kvs)
     assert got.header.revision == want.header.revision
+
+
+ROOT = ("--user", "root:rootpw")
+
+
+def _enable_auth(node: Server) -> None:
+    """root, and alice who may read and write under k/."""
+    ctl = node.etcdctl()
+    for args in (
+        ("user", "add", "root:rootpw"),
+        ("user", "grant-role", "root", "root"),
+        ("user", "add", "alice:alicepw"),
+        ("role", "add", "k"),
+        ("role", "grant-permission", "k", "readwrite", "k/", "--prefix"),
+        ("user", "grant-role", "alice", "k"),
+        ("auth", "enable"),
+    ):
+        ctl.run(*args).check()
+
+
+def _check_logins(node: Server) -> None:
+    ctl = node.etcdctl()
+    got = ctl.run("--user", "alice:alicepw", "get", "k/0200", "--print-value-only").check()
+    assert got.stdout.strip() == "again"
+    wrong = ctl.run("--user", "alice:alicepW", "get", "k/0200")
+    assert "authentication failed" in wrong.stderr
+    denied = ctl.run("--user", "alice:alicepw", "get", "big")
+    assert "permission denied" in denied.stderr
 

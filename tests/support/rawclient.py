@@ -22,6 +22,10 @@ _CHANNEL_OPTIONS = [
 ]
 
 
+# How a server with auth enabled refuses a read without a user.
+_AUTH_REFUSALS = ("etcdserver: user name is empty", "etcdserver: permission denied")
+
+
 @dataclass(frozen=True)
 class RpcFailure:
     """A failed call as a client sees it: the gRPC status code and the details string."""
@@ -81,9 +85,10 @@ class RawClient:
         return outcome
 
     def serves(self) -> bool:
-        """True once a read of one key succeeds: what `etcdctl endpoint health` checks."""
+        """True once a read of one key is answered: what `etcdctl endpoint health` checks.
+        A refusal by auth is an answer too (auth enabled, no user given)."""
         outcome = self.call("Range", rpc_pb2.RangeRequest(key=b"health"), timeout=1.0)
-        return not isinstance(outcome, RpcFailure)
+        return not isinstance(outcome, RpcFailure) or outcome.details in _AUTH_REFUSALS
 
     def revision(self) -> int:
         return self.ok("Range", rpc_pb2.RangeRequest(key=b"\0", count_only=True)).header.revision
