@@ -82,11 +82,10 @@ class _Reader:
 def _meta(data: memoryview) -> tuple[int, int, int]:
     """(page size, root page, page count) of the valid meta with the newest txid."""
     best: tuple[int, int, int, int] | None = None
-    offsets = [0]
+    offsets = {0, L.PAGE_SIZE}  # the second meta follows a page of the first's size
     if len(data) >= L.PAGE_HEADER.size + L.META.size:
-        page_size = L.META.unpack_from(data, L.PAGE_HEADER.size)[2]
-        offsets.append(page_size)
-    for offset in offsets:
+        offsets.add(L.META.unpack_from(data, L.PAGE_HEADER.size)[2])
+    for offset in sorted(offsets):
         at = offset + L.PAGE_HEADER.size
         if at + L.META.size + L.CHECKSUM.size > len(data):
             continue
