@@ -6,6 +6,7 @@ Resolved once into plain objects at start-up; nothing here is on a request path.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -32,22 +33,43 @@ class Registry:
         self._pm.add_hookspecs(hookspecs)
         for plugin in plugins:
             self._pm.register(plugin)
+        # Entry points whose module cannot be imported (an optional library such as
+        # lmdb not installed): name -> why. Only a config that names one fails on it.
+        self.unavailable: dict[str, str] = {}
         if entry_points:
             for group in (ENGINE_GROUP, TRANSPORT_GROUP):
-                try:
-                    self._pm.load_setuptools_entrypoints(group)
-                except Exception as exc:  # a broken third-party plugin names itself
-                    raise PluginError(f"loading {group} plugins failed: {exc}") from exc
+                self._load(group)
         self.engines: dict[str, Engine] = _by_name("engine", self._pm.hook.kvcore_engines())
         self.transports: dict[str, Transport | PeerTransport] = _by_name(
             "transport", self._pm.hook.kvcore_transports()
         )
 
     def engine(self, name: str) -> Engine:
-        return _lookup("engine", self.engines, name)
+        return self._lookup("engine", self.engines, name)
 
     def transport(self, name: str) -> Transport | PeerTransport:
-        return _lookup("transport", self.transports, name)
+        return self._lookup("transport", self.transports, name)
+
+    def _load(self, group: str) -> None:
+        for entry in metadata.entry_points(group=group):
+            if self._pm.get_plugin(entry.name) is not None or self._pm.is_blocked(entry.name):
+                continue
+            try:
+                plugin = entry.load()
+            except ImportError as exc:
+                self.unavailable[entry.name] = f"{entry.value} cannot be imported: {exc}"
+                continue
+            except Exception as exc:  # a broken third-party plugin names itself
+                raise PluginError(f"loading {group} plugin {entry.name!r} failed: {exc}") from exc
+            self._pm.register(plugin, name=entry.name)
+
+    def _lookup(self, kind: str, table: dict, name: str):  # type: ignore[no-untyped-def]
+        if name in table:
+            return table[name]
+        if name in self.unavailable:
+            raise PluginError(f"{kind} {name!r} is installed but {self.unavailable[name]}")
+        installed = ", ".join(sorted(table)) or "none"
+        raise PluginError(f"unknown {kind} {name!r}; installed {kind}s: {installed}")
 
 
 def _by_name(kind: str, results: list[Iterable]) -> dict:
@@ -58,11 +80,3 @@ def _by_name(kind: str, results: list[Iterable]) -> dict:
                 raise PluginError(f"two plugins provide the {kind} {item.name!r}")
             found[item.name] = item
     return found
-
-
-def _lookup(kind: str, table: dict, name: str):
-    try:
-        return table[name]
-    except KeyError:
-        installed = ", ".join(sorted(table)) or "none"
-        raise PluginError(f"unknown {kind} {name!r}; installed {kind}s: {installed}") from None

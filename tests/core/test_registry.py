@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import pydantic
 import pytest
 
 from kvcore.hookspecs import hookimpl
-from kvcore.registry import PluginError, Registry
+from kvcore.registry import ENGINE_GROUP, PluginError, Registry
 
 
 class _Options(pydantic.BaseModel):
@@ -54,3 +56,33 @@ def test_explicit_plugins_without_entry_points() -> None:
     registry = Registry(plugins=[_Clash()], entry_points=False)
     assert list(registry.engines) == ["memory"]
     assert registry.transports == {}
+
+
+def _with_entry_point(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """One more engine entry point, beside the installed ones."""
+    real = metadata.entry_points
+
+    def entry_points(group: str):  # type: ignore[no-untyped-def]
+        found = list(real(group=group))
+        if group == ENGINE_GROUP:
+            found.append(metadata.EntryPoint(name, value, group))
+        return found
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+
+
+def test_a_plugin_whose_library_is_missing_fails_only_when_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As kvcore_lmdb on a machine without the lmdb package: the other engines still serve.
+    _with_entry_point(monkeypatch, "ghost", "kvcore_no_such_module:plugin")
+    registry = Registry()
+    assert "memory" in registry.engines
+    with pytest.raises(PluginError, match=r"engine 'ghost' is installed but .*kvcore_no_such"):
+        registry.engine("ghost")
+
+
+def test_a_plugin_that_breaks_on_load_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_entry_point(monkeypatch, "broken", "kvcore.registry:no_such_attribute")
+    with pytest.raises(PluginError, match=r"loading kvcore\.engines plugin 'broken' failed"):
+        Registry()
