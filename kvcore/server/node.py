@@ -33,6 +33,8 @@ from kvcore.transport import PeerNetwork, PeerTransport, Server, Transport
 log = logging.getLogger("kvcore")
 
 STOP_GRACE_SECONDS = 2.0
+# How long a member that applied its own removal keeps serving (etcd: 10 ticks).
+REMOVED_LINGER_SECONDS = 1.0
 _PUBLISH_RETRY_SECONDS = 0.5
 # How many election timeouts a starting member waits to publish itself before it serves.
 _PUBLISH_WAIT_ELECTIONS = 3
@@ -216,6 +218,10 @@ class Node:
         for task in done & set(lifelong):
             task.result()  # it died: raise its error
             raise RuntimeError(f"{task.get_name()} stopped unexpectedly")
+        if server.removed.is_set() and not stop.is_set():
+            # As etcd's stopWithDelay: answers on their way out, the removal's own among
+            # them when it came to this member, leave before the listeners close.
+            await asyncio.sleep(REMOVED_LINGER_SECONDS)
 
     def _peer_network(self, identity: Identity, server: EtcdServer) -> PeerNetwork | None:
         if self.peer_listener is None:
