@@ -9,13 +9,14 @@ seekable: a file, spooled before it is sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import BinaryIO, TypeVar
 
 from kvcore.backend import ReadTxn
 from kvcore.bolt import layout as L
 
 _FIRST_DATA_PAGE = 3  # 0 and 1: metas, 2: freelist
+_T = TypeVar("_T")
 
 
 def write(txn: ReadTxn, buckets: Sequence[str], out: BinaryIO) -> int:
@@ -25,7 +26,7 @@ def write(txn: ReadTxn, buckets: Sequence[str], out: BinaryIO) -> int:
     for name in sorted(bucket.encode() for bucket in buckets):
         root = pages.tree(txn.range(name.decode(), b""))
         roots.append((name, L.BUCKET_HEADER.pack(root, 0)))
-    root = pages.node(L.LEAF_PAGE, _leaf([(L.BUCKET_LEAF, k, v) for k, v in roots]), len(roots))
+    root = pages.node(L.LEAF_PAGE, leaf_body(roots, L.BUCKET_LEAF), len(roots))
     count = pages.next_id
     out.seek(2 * L.PAGE_SIZE)
     out.write(_page(2, L.FREELIST_PAGE, 0, b""))
@@ -49,38 +50,20 @@ class _Pages:
 
     def tree(self, pairs: Iterable[tuple[bytes, bytes]]) -> int:
         """Write one bucket's B+tree; returns its root page id."""
-        level: list[tuple[bytes, int]] = []  # (first key, page id) of the level below
-        batch: list[tuple[int, bytes, bytes]] = []
-        size = L.PAGE_HEADER.size
-        for key, value in pairs:
-            need = L.LEAF_ELEMENT.size + len(key) + len(value)
-            if batch and size + need > L.PAGE_SIZE:
-                level.append((batch[0][1], self.node(L.LEAF_PAGE, _leaf(batch), len(batch))))
-                batch, size = [], L.PAGE_HEADER.size
-            batch.append((0, key, value))
-            size += need
-        if batch or not level:  # an empty bucket is one empty leaf
-            first = batch[0][1] if batch else b""
-            level.append((first, self.node(L.LEAF_PAGE, _leaf(batch), len(batch))))
+        # (first key, page id) of each node of the level just written; an empty bucket
+        # is one empty leaf.
+        level = [
+            (batch[0][0] if batch else b"", self.node(L.LEAF_PAGE, leaf_body(batch), len(batch)))
+            for batch in _runs(pairs, _leaf_bytes, least=1)
+        ]
         while len(level) > 1:
-            level = self._branches(level)
+            # Two children at least, as bbolt keeps, however long the keys (the node
+            # then takes overflow pages): each level has half the nodes of the one below.
+            level = [
+                (batch[0][0], self.node(L.BRANCH_PAGE, _branch(batch), len(batch)))
+                for batch in _runs(level, _branch_bytes, least=2)
+            ]
         return level[0][1]
-
-    def _branches(self, children: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
-        level: list[tuple[bytes, int]] = []
-        batch: list[tuple[bytes, int]] = []
-        size = L.PAGE_HEADER.size
-        for key, child in children:
-            need = L.BRANCH_ELEMENT.size + len(key)
-            # Two children at least, as bbolt keeps, however long the keys (the node then
-            # takes overflow pages): each level has half the nodes of the one below.
-            if len(batch) >= 2 and size + need > L.PAGE_SIZE:
-                level.append((batch[0][0], self.node(L.BRANCH_PAGE, _branch(batch), len(batch))))
-                batch, size = [], L.PAGE_HEADER.size
-            batch.append((key, child))
-            size += need
-        level.append((batch[0][0], self.node(L.BRANCH_PAGE, _branch(batch), len(batch))))
-        return level
 
     def node(self, flags: int, body: bytes, count: int) -> int:
         """Append a node (one page, or more with overflow); returns its page id."""
@@ -96,11 +79,36 @@ def _page(page_id: int, flags: int, count: int, body: bytes, overflow: int = 0) 
     return data + bytes(-len(data) % L.PAGE_SIZE)
 
 
-def _leaf(elements: list[tuple[int, bytes, bytes]]) -> bytes:
-    """Element headers, then each key and value; ``pos`` counts from the element."""
+def _runs(items: Iterable[_T], size: Callable[[_T], int], least: int) -> Iterator[list[_T]]:
+    """``items`` cut into runs that each fill a page (header, element headers, bytes),
+    with at least ``least`` items to a run however large they are; one empty run if
+    there are no items."""
+    batch: list[_T] = []
+    used = L.PAGE_HEADER.size
+    for item in items:
+        need = size(item)
+        if len(batch) >= least and used + need > L.PAGE_SIZE:
+            yield batch
+            batch, used = [], L.PAGE_HEADER.size
+        batch.append(item)
+        used += need
+    yield batch
+
+
+def _leaf_bytes(pair: tuple[bytes, bytes]) -> int:
+    return L.LEAF_ELEMENT.size + len(pair[0]) + len(pair[1])
+
+
+def _branch_bytes(child: tuple[bytes, int]) -> int:
+    return L.BRANCH_ELEMENT.size + len(child[0])
+
+
+def leaf_body(pairs: Sequence[tuple[bytes, bytes]], flags: int = 0) -> bytes:
+    """A leaf page after its header: element headers (each flagged ``flags``), then each
+    key and value; ``pos`` counts from the element."""
     heads, data = bytearray(), bytearray()
-    first_data = len(elements) * L.LEAF_ELEMENT.size
-    for i, (flags, key, value) in enumerate(elements):
+    first_data = len(pairs) * L.LEAF_ELEMENT.size
+    for i, (key, value) in enumerate(pairs):
         pos = first_data + len(data) - i * L.LEAF_ELEMENT.size
         heads += L.LEAF_ELEMENT.pack(flags, pos, len(key), len(value))
         data += key

@@ -62,9 +62,9 @@ def test_a_long_key_fills_a_branch_page_alone(tmp_path: Path) -> None:
 
 def test_an_inline_bucket_is_read(tmp_path: Path) -> None:
     """bbolt keeps a small bucket inside its parent's leaf; etcd's files have them."""
-    inline = L.PAGE_HEADER.pack(0, L.LEAF_PAGE, 1, 0) + _leaf([(0, b"k", b"v")])
+    inline = L.PAGE_HEADER.pack(0, L.LEAF_PAGE, 1, 0) + writer.leaf_body([(b"k", b"v")])
     value = L.BUCKET_HEADER.pack(0, 0) + inline
-    root = _leaf([(L.BUCKET_LEAF, b"meta", value)])
+    root = writer.leaf_body([(b"meta", value)], L.BUCKET_LEAF)
     path = tmp_path / "db"
     meta = L.META.pack(L.MAGIC, L.VERSION, L.PAGE_SIZE, 0, 3, 0, 2, 4, 1)
     pages = [
@@ -84,11 +84,3 @@ def test_what_is_not_bolt_is_refused(tmp_path: Path) -> None:
     with pytest.raises(reader.BoltError, match="meta"):
         list(reader.records(path))
 
-
-def _leaf(elements: list[tuple[int, bytes, bytes]]) -> bytes:
-    heads, data = b"", b""
-    for i, (flags, key, value) in enumerate(elements):
-        pos = len(elements) * L.LEAF_ELEMENT.size + len(data) - i * L.LEAF_ELEMENT.size
-        heads += L.LEAF_ELEMENT.pack(flags, pos, len(key), len(value))
-        data += key + value
-    return heads + data
