@@ -6,14 +6,11 @@ default); ``make test-engines`` runs all of it once per engine.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from support.etcdctl import Etcdctl
 from support.history import stored, write_batch
 from support.rawclient import RawClient
-from support.servers import NodeFactory, kvcore_env, new_node
+from support.servers import NodeFactory, new_node, restore_snapshot
 
 ENGINES = ["memory", "lmdb", "rocksdb"]
 
@@ -54,22 +51,7 @@ def test_snapshot_moves_a_node_between_engines(
     ctl.run("snapshot", "save", str(snap)).check()
 
     restored = new_node(node.supervisor, tmp_path / "restored", "kvcore", **_engine(target))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kvcore",
-            "snapshot",
-            "restore",
-            str(snap),
-            "--config",
-            str(restored.config_path),
-        ],
-        check=True,
-        env=kvcore_env(),
-        cwd=restored.workdir,
-        capture_output=True,
-    )
+    restore_snapshot(snap, restored)
     restored.start()
     nodes.adopt(restored)
     after_ctl = Etcdctl(restored.endpoint)

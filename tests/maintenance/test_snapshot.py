@@ -9,12 +9,10 @@ point with none missing before it.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 
 from crc32c import crc32c
-from support.servers import NodeFactory, kvcore_env, new_node
+from support.servers import NodeFactory, new_node, restore_snapshot
 
 from kvcore import schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
@@ -24,17 +22,6 @@ from kvcore.server import snapshot_file
 from .nodes import CALL_TIMEOUT_SECONDS, Stubs, fill
 
 FILL_TXNS = 20  # x 128 keys x 2 KB: ~5 MB
-
-
-def _restore(snapshot, node) -> None:
-    argv = [sys.executable, "-m", "kvcore", "snapshot", "restore", str(snapshot)]
-    subprocess.run(
-        [*argv, "--config", str(node.config_path)],
-        check=True,
-        env=kvcore_env(),
-        cwd=node.workdir,
-        capture_output=True,
-    )
 
 
 def _writer(stubs: Stubs, stop: threading.Event) -> None:
@@ -63,7 +50,7 @@ def test_snapshot_of_a_large_store_restores_on_another_engine(nodes: NodeFactory
             writer.join()
 
     restored = new_node(node.supervisor, tmp_path / "restored", "kvcore", engine={"name": "lmdb"})
-    _restore(snapshot, restored)
+    restore_snapshot(snapshot, restored)
     restored.start()
     nodes.adopt(restored)
     with Stubs(restored) as stubs:

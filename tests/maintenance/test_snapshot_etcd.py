@@ -9,12 +9,12 @@ users log in with their passwords (both keep etcd's bcrypt hashes).
 from __future__ import annotations
 
 import subprocess
-import sys
+from pathlib import Path
 
 import grpc
 import pytest
 from crc32c import crc32c
-from support.servers import NodeFactory, Server, kvcore_env, new_node
+from support.servers import NodeFactory, Server, new_node, restore_snapshot
 
 from kvcore import schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
@@ -71,11 +71,7 @@ def test_etcdctl_reads_a_kvcore_snapshot(nodes: NodeFactory, tmp_path) -> None:
 
 def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) -> None:
     node = nodes.start("kvcore")
-    _history(node)
-    want = _everything(node)
-    _enable_auth(node)
-    snapshot = tmp_path / "kvcore.snap"
-    node.etcdctl().run(*ROOT, "snapshot", "save", str(snapshot)).check()
+    want, snapshot = _saved_with_auth(node, tmp_path / "kvcore.snap")
 
     etcd = new_node(node.supervisor, tmp_path / "etcd", "etcd")
     restore = [
@@ -89,11 +85,7 @@ def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) ->
     etcd.start()
     nodes.adopt(etcd)
 
-    _check_logins(etcd)
-    etcd.etcdctl().run(*ROOT, "auth", "disable").check()
-    got = _everything(etcd)
-    assert list(got.kvs) == list(want.kvs)
-    assert got.header.revision == want.header.revision
+    _check_restored(etcd, want)
     with Stubs(etcd) as stubs, pytest.raises(grpc.RpcError, match="compacted"):
         # The compaction point came along.
         stubs.kv.Range(pb.RangeRequest(key=b"k/0300", revision=2), timeout=CALL_TIMEOUT_SECONDS)
@@ -101,27 +93,31 @@ def test_etcd_serves_a_restored_kvcore_snapshot(nodes: NodeFactory, tmp_path) ->
 
 def test_kvcore_serves_a_restored_etcd_snapshot(nodes: NodeFactory, tmp_path) -> None:
     etcd = nodes.start("etcd")
-    _history(etcd)
-    want = _everything(etcd)
-    _enable_auth(etcd)
-    snapshot = tmp_path / "etcd.snap"
-    etcd.etcdctl().run(*ROOT, "snapshot", "save", str(snapshot)).check()
+    want, snapshot = _saved_with_auth(etcd, tmp_path / "etcd.snap")
 
     restored = new_node(etcd.supervisor, tmp_path / "restored", "kvcore")
-    argv = [sys.executable, "-m", "kvcore", "snapshot", "restore", str(snapshot)]
-    subprocess.run(
-        [*argv, "--config", str(restored.config_path)],
-        check=True,
-        env=kvcore_env(),
-        cwd=restored.workdir,
-        capture_output=True,
-    )
+    restore_snapshot(snapshot, restored)
     restored.start()
     nodes.adopt(restored)
 
-    _check_logins(restored)
-    restored.etcdctl().run(*ROOT, "auth", "disable").check()
-    got = _everything(restored)
+    _check_restored(restored, want)
+
+
+def _saved_with_auth(node: Server, snapshot: Path) -> tuple[pb.RangeResponse, Path]:
+    """Write the history, turn auth on and save a snapshot; returns every key as it
+    stood, and the snapshot."""
+    _history(node)
+    want = _everything(node)
+    _enable_auth(node)
+    node.etcdctl().run(*ROOT, "snapshot", "save", str(snapshot)).check()
+    return want, snapshot
+
+
+def _check_restored(node: Server, want: pb.RangeResponse) -> None:
+    """The users log in as before, and every key is there at its revision."""
+    _check_logins(node)
+    node.etcdctl().run(*ROOT, "auth", "disable").check()
+    got = _everything(node)
     assert list(got.kvs) == list(want.kvs)
     assert got.header.revision == want.header.revision
 

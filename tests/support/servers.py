@@ -214,6 +214,20 @@ def run_kvcore(config_path: Path, timeout: float) -> subprocess.CompletedProcess
     )
 
 
+def restore_snapshot(snapshot: Path, node: Server) -> None:
+    """``kvcore snapshot restore`` of ``snapshot`` into the data dir of ``node`` (a kvcore
+    node not started yet); fails the test if kvcore refuses."""
+    argv = [sys.executable, "-m", "kvcore", "snapshot", "restore", str(snapshot)]
+    assert isinstance(node, KvcoreServer), node
+    subprocess.run(
+        [*argv, "--config", str(node.config_path)],
+        check=True,
+        env=kvcore_env(),
+        cwd=node.workdir,
+        capture_output=True,
+    )
+
+
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.2)
