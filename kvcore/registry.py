@@ -34,8 +34,9 @@ class Registry:
         for plugin in plugins:
             self._pm.register(plugin)
         # Entry points whose module cannot be imported (an optional library such as
-        # lmdb not installed): name -> why. Only a config that names one fails on it.
-        self.unavailable: dict[str, str] = {}
+        # lmdb not installed): (group, name) -> why. Only a config that names one fails
+        # on it.
+        self._unavailable: dict[tuple[str, str], str] = {}
         if entry_points:
             for group in (ENGINE_GROUP, TRANSPORT_GROUP):
                 self._load(group)
@@ -45,10 +46,10 @@ class Registry:
         )
 
     def engine(self, name: str) -> Engine:
-        return self._lookup("engine", self.engines, name)
+        return self._lookup("engine", ENGINE_GROUP, self.engines, name)
 
     def transport(self, name: str) -> Transport | PeerTransport:
-        return self._lookup("transport", self.transports, name)
+        return self._lookup("transport", TRANSPORT_GROUP, self.transports, name)
 
     def _load(self, group: str) -> None:
         for entry in metadata.entry_points(group=group):
@@ -57,17 +58,17 @@ class Registry:
             try:
                 plugin = entry.load()
             except ImportError as exc:
-                self.unavailable[entry.name] = f"{entry.value} cannot be imported: {exc}"
+                self._unavailable[group, entry.name] = f"{entry.value} cannot be imported: {exc}"
                 continue
             except Exception as exc:  # a broken third-party plugin names itself
                 raise PluginError(f"loading {group} plugin {entry.name!r} failed: {exc}") from exc
             self._pm.register(plugin, name=entry.name)
 
-    def _lookup(self, kind: str, table: dict, name: str):  # type: ignore[no-untyped-def]
+    def _lookup(self, kind: str, group: str, table: dict, name: str):  # type: ignore[no-untyped-def]
         if name in table:
             return table[name]
-        if name in self.unavailable:
-            raise PluginError(f"{kind} {name!r} is installed but {self.unavailable[name]}")
+        if (why := self._unavailable.get((group, name))) is not None:
+            raise PluginError(f"{kind} {name!r} is installed but {why}")
         installed = ", ".join(sorted(table)) or "none"
         raise PluginError(f"unknown {kind} {name!r}; installed {kind}s: {installed}")
 

@@ -17,8 +17,7 @@ def is_bolt(head: bytes) -> bool:
     """Whether a file's first bytes are a bbolt meta page."""
     if len(head) < L.PAGE_HEADER.size + L.META.size:
         return False
-    (magic,) = L.META.unpack_from(head, L.PAGE_HEADER.size)[:1]
-    return magic == L.MAGIC
+    return L.META.unpack_from(head, L.PAGE_HEADER.size)[0] == L.MAGIC
 
 
 def records(path: Path, length: int | None = None) -> Iterator[tuple[str, bytes, bytes]]:
