@@ -1,6 +1,6 @@
 """The file ``etcdctl snapshot save`` writes: a bbolt file of the backend's buckets
-(etcd's own format, so ``etcdctl snapshot status`` and ``restore`` read it), padded to
-whole 512-byte pages, then the SHA-256 of everything before it.
+(etcd's own format, so ``etcdctl snapshot status`` and ``restore`` read it; its 4 KiB
+pages make it whole 512-byte pages), then the SHA-256 of everything before it.
 
 That is the shape etcdctl checks (it refuses a file whose size is not a multiple of
 512 plus 32) and the shape etcd itself sends; ``kvcore snapshot restore`` verifies the
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from kvcore import schema
@@ -30,46 +30,19 @@ class SnapshotFileError(ValueError):
     """Not a whole, intact snapshot file."""
 
 
-def frames(dump: Iterable[bytes], size_hint: int) -> Iterator[tuple[bytes, int]]:
-    """(blob, bytes remaining after it) for each Snapshot message of a dump given in
-    chunks; the digest comes last.
-
-    The dump's length is known only at its end, so ``remaining`` counts down from
-    ``size_hint`` and is an estimate until then; it is 0 only on the last blob and
-    the digest (etcd's clients read blobs until the stream ends and do not use it).
-    """
+def frames(txn: ReadTxn, spool_dir: Path) -> Iterator[tuple[bytes, int]]:
+    """(blob, bytes remaining after it) for each Snapshot message: a bbolt file of the
+    backend as ``txn`` sees it, then its digest. The file is written first to an unnamed
+    spool file in ``spool_dir``, as its metas name pages written last."""
     digest = hashlib.sha256()
-    buf = bytearray()
-    sent = 0
-
-    def estimate() -> int:
-        return max(size_hint - sent, 1)
-
-    for chunk in dump:
-        buf += chunk
-        while len(buf) > SEND_CHUNK:  # keep one back: it may be the last
-            blob = bytes(buf[:SEND_CHUNK])
-            del buf[:SEND_CHUNK]
-            digest.update(blob)
-            sent += len(blob)
-            yield blob, estimate()
-    buf += b"\0" * (-(sent + len(buf)) % PAGE)
-    while buf:
-        blob = bytes(buf[:SEND_CHUNK])
-        del buf[:SEND_CHUNK]
-        digest.update(blob)
-        sent += len(blob)
-        yield blob, len(buf)
-    yield digest.digest(), 0
-
-
-def bolt_frames(txn: ReadTxn, spool_dir: Path) -> Iterator[tuple[bytes, int]]:
-    """:func:`frames` of a bbolt file of the backend as ``txn`` sees it, written first
-    to an unnamed spool file in ``spool_dir`` (its metas name pages written last)."""
     with tempfile.TemporaryFile(dir=spool_dir) as spool:
-        size = writer.write(txn, schema.ALL_BUCKETS, spool)
+        remaining = writer.write(txn, schema.ALL_BUCKETS, spool)
         spool.seek(0)
-        yield from frames(iter(lambda: spool.read(_READ_CHUNK), b""), size)
+        while blob := spool.read(SEND_CHUNK):
+            digest.update(blob)
+            remaining -= len(blob)
+            yield blob, remaining
+    yield digest.digest(), 0
 
 
 def verified_body(path: Path) -> int:

@@ -119,7 +119,7 @@ class MaintenanceService:
         spool_dir = self._server.cfg.data_dir
 
         def frames(txn: ReadTxn) -> Iterator[tuple[bytes, int]]:
-            return snapshot_file.bolt_frames(txn, spool_dir)
+            return snapshot_file.frames(txn, spool_dir)
 
         # The file is written from one read snapshot on a worker thread, into a spool
         # file beside the data, and sent from there: the loop only sends messages, and
