@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from pathlib import Path
 
 import grpc
+from crc32c import crc32c
 from support.process import ManagedProcess
 from support.servers import EtcdServer, Server
 
+from kvcore import schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb import rpc_pb2_grpc
+from kvcore.bolt import reader as bolt
+from kvcore.server import snapshot_file
 
 MEMBER_ID = re.compile(r"memberID: ?\d+")
 CALL_TIMEOUT_SECONDS = 10.0
@@ -81,3 +87,22 @@ def fill(stubs: Stubs, prefix: bytes, txns: int, value: bytes) -> None:
             for i in range(128)
         ]
         stubs.kv.Txn(pb.TxnRequest(success=ops), timeout=CALL_TIMEOUT_SECONDS)
+
+
+def snapshot_pairs(snapshot: Path) -> list[tuple[str, bytes, bytes]]:
+    """Every (bucket, key, value) of a snapshot file, read with kvcore's bbolt reader."""
+    return list(bolt.records(snapshot, snapshot_file.verified_body(snapshot)))
+
+
+def buckets_crc(
+    pairs: list[tuple[str, bytes, bytes]], leave_out: Collection[tuple[str, bytes]] = ()
+) -> int:
+    """etcd's CRC-32C of buckets: each name, empty buckets too, then its keys and values
+    but those in ``leave_out`` (bucket, key)."""
+    crc = 0
+    for bucket in sorted(schema.ALL_BUCKETS, key=str.encode):
+        crc = crc32c(bucket.encode(), crc)
+        for b, key, value in pairs:
+            if b == bucket and (b, key) not in leave_out:
+                crc = crc32c(value, crc32c(key, crc))
+    return crc

@@ -11,15 +11,12 @@ from __future__ import annotations
 import os
 import threading
 
-from crc32c import crc32c
 from support.servers import NodeFactory, new_node, restore_snapshot
 
 from kvcore import schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.bolt import reader as bolt
-from kvcore.server import snapshot_file
 
-from .nodes import CALL_TIMEOUT_SECONDS, Stubs, fill
+from .nodes import CALL_TIMEOUT_SECONDS, Stubs, buckets_crc, fill, snapshot_pairs
 
 FILL_TXNS = 20  # x 128 keys x 2 KB: ~5 MB
 
@@ -76,15 +73,7 @@ def test_hash_is_etcds_crc_of_the_buckets_a_snapshot_carries(nodes: NodeFactory,
         stubs.kv.Put(pb.PutRequest(key=b"h/more", value=b"1"), timeout=CALL_TIMEOUT_SECONDS)
         after = stubs.maintenance.Hash(pb.HashRequest(), timeout=CALL_TIMEOUT_SECONDS).hash
     assert first == again != after
-    # etcd's: CRC-32C of each bucket's name, then its keys and values, without the
-    # applied index and term.
-    pairs: dict[str, list[tuple[bytes, bytes]]] = {}
-    for bucket, key, value in bolt.records(snapshot, snapshot_file.verified_body(snapshot)):
-        pairs.setdefault(bucket, []).append((key, value))
-    crc = 0
-    for bucket in sorted(schema.ALL_BUCKETS, key=str.encode):
-        crc = crc32c(bucket.encode(), crc)
-        for key, value in pairs.get(bucket, []):
-            if bucket != schema.META or key not in (schema.META_CONSISTENT_INDEX, schema.META_TERM):
-                crc = crc32c(value, crc32c(key, crc))
+    # etcd's Hash leaves out the applied index and term.
+    applied = {(schema.META, schema.META_CONSISTENT_INDEX), (schema.META, schema.META_TERM)}
+    crc = buckets_crc(snapshot_pairs(snapshot), leave_out=applied)
     assert crc == first

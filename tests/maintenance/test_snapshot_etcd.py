@@ -13,15 +13,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from crc32c import crc32c
 from support.servers import NodeFactory, Server, new_node, restore_snapshot
 
-from kvcore import schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.bolt import reader as bolt
-from kvcore.server import snapshot_file
 
-from .nodes import CALL_TIMEOUT_SECONDS, Stubs
+from .nodes import CALL_TIMEOUT_SECONDS, Stubs, buckets_crc, snapshot_pairs
 
 pytestmark = pytest.mark.etcd
 
@@ -56,14 +52,9 @@ def test_etcdctl_reads_a_kvcore_snapshot(nodes: NodeFactory, tmp_path) -> None:
 
     status = node.etcdctl().json("snapshot", "status", str(snapshot))
 
-    # etcdctl's hash: CRC-32C of every bucket's name (empty ones too), keys and values.
-    pairs = list(bolt.records(snapshot, snapshot_file.verified_body(snapshot)))
-    crc = 0
-    for bucket in sorted(schema.ALL_BUCKETS, key=str.encode):
-        crc = crc32c(bucket.encode(), crc)
-        for b, key, value in pairs:
-            if b == bucket:
-                crc = crc32c(value, crc32c(key, crc))
+    # etcdctl's hash: every bucket's name (empty ones too), keys and values.
+    pairs = snapshot_pairs(snapshot)
+    crc = buckets_crc(pairs)
     assert status["revision"] == rev
     assert status["totalKey"] == len(pairs)
     assert status["hash"] == crc
