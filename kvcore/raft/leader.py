@@ -203,7 +203,16 @@ def append_entry(r: Raft, ents: list[Entry]) -> None:
         e.index = last + 1 + i
     # Our own entries count toward commit only once the driver reports them durable
     # (on_persisted): the appends may go out before our own fsync (Ready.send_first).
+    # Alone in the configuration (no learner either), with no change to it pending,
+    # nobody can hear of the commit before that fsync (the Ready that persists them
+    # is applied only once persisted), so a lone write commits at once: one Ready,
+    # not two. A pending change could add a peer before they are persisted, and tell
+    # it. While earlier entries are on their way to disk, later ones wait as before:
+    # they commit when the next Ready is taken, and are applied while it syncs.
+    idle = not r.log.unstable.entries
     r.log.append(ents)
+    if idle and len(r.tracker.progress) == 1 and r.pending_conf_index <= r.log.applied:
+        on_persisted(r, r.log.last_index())
 
 
 def on_persisted(r: Raft, index: int) -> None:

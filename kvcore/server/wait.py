@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import itertools
 from typing import Any
@@ -14,13 +15,14 @@ class Wait:
 
     The deadlines share one timer (armed for the earliest), rather than a timeout
     context per request: most requests are answered within milliseconds, and their
-    deadlines are dropped lazily when the timer fires.
+    deadlines are dropped lazily when the timer fires. Every request gets the same
+    timeout, so deadlines arrive in order: a queue, not a heap, keeps them.
     """
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._pending: dict[int, asyncio.Future] = {}
-        self._deadlines: list[tuple[float, int]] = []  # a heap of (deadline, request id)
+        self._deadlines: collections.deque[tuple[float, int]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
@@ -31,7 +33,7 @@ class Wait:
         future = loop.create_future()
         self._pending[request_id] = future
         deadline = loop.time() + self._timeout
-        heapq.heappush(self._deadlines, (deadline, request_id))
+        self._deadlines.append((deadline, request_id))
         if self._timer is None:
             self._timer = loop.call_at(deadline, self._expire)
         return future
@@ -48,7 +50,7 @@ class Wait:
 
     def fail_all(self, error: BaseException) -> None:
         pending, self._pending = self._pending, {}
-        self._deadlines = []
+        self._deadlines.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -63,7 +65,7 @@ class Wait:
         deadlines = self._deadlines
         # Past deadlines fail their requests; the deadlines of answered ones go too.
         while deadlines and (deadlines[0][0] <= now or deadlines[0][1] not in self._pending):
-            deadline, request_id = heapq.heappop(deadlines)
+            deadline, request_id = deadlines.popleft()
             future = self._pending.pop(request_id, None) if deadline <= now else None
             if future is not None and not future.done():
                 future.set_exception(TimeoutError())

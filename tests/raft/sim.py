@@ -189,6 +189,11 @@ class Checker:
         if raw.role != Role.LEADER or commit <= checked:
             return  # a commit index learned as a follower was its leader's to check
         term = raw._raft.log.term_or_zero(commit)
+        if len(raw._raft.tracker.progress) == 1 and not _holds(node.storage, commit, term):
+            # Alone, a leader commits its entries as it appends them: nobody can hear
+            # of it before they are persisted, nor are they applied before (on_apply).
+            # Checked again once the Ready is persisted.
+            return
         voters = raw.status().voters
         durable = [v for v in voters if _holds(nodes[v].storage, commit, term)]
         if 2 * len(durable) <= len(voters):
@@ -213,6 +218,8 @@ class Checker:
     def on_apply(self, node: SimNode, e: Entry) -> None:
         if e.index != node.applied + 1:
             raise InvariantError(f"node {node.id} applied {e.index} after {node.applied}")
+        if not _holds(node.storage, e.index, e.term):
+            raise InvariantError(f"node {node.id} applied ({e.index}, {e.term}) before its fsync")
         node.applied = e.index
         node.digest = chain(node.digest, e)
         self._state_at(node, e.index, node.digest)

@@ -47,16 +47,16 @@ def test_single_voter_elects_itself_on_first_timeout() -> None:
     rd = node.ready()
     assert rd.soft_state is not None and rd.soft_state.role == Role.LEADER
     assert rd.messages == []
-    # The empty entry of the new term commits once advance reports it persisted.
+    # Alone, it commits the empty entry of its new term in the Ready that persists it
+    # (and that is applied only once persisted).
     assert [(e.index, e.data) for e in rd.entries] == [(2, b"")]
-    assert rd.committed_entries == []
+    assert [e.index for e in rd.committed_entries] == [2]
+    assert rd.hard_state is not None and rd.hard_state.commit == 2
     # Its new term and vote are not durable yet: nothing may go out first.
     assert rd.must_sync and not rd.send_first
     persist(s, rd)
     node.advance(rd)
-    rd = node.ready()
-    assert [e.index for e in rd.committed_entries] == [2]
-    assert rd.hard_state is not None and rd.hard_state.commit == 2 and not rd.must_sync
+    assert not node.has_ready()
 
 
 def test_single_voter_commits_batched_proposals_without_messages() -> None:
@@ -68,11 +68,14 @@ def test_single_voter_commits_batched_proposals_without_messages() -> None:
         node.propose(b"p%d" % i)
     rd = node.ready()
     assert [e.data for e in rd.entries] == [b"p%d" % i for i in range(5)]
-    assert rd.committed_entries == [] and rd.messages == []
+    # The first commits at once (nothing else awaits the disk); the others as soon as
+    # the Ready that holds them all is persisted.
+    assert rd.committed_entries == rd.entries[:1] and rd.messages == []
+    assert rd.hard_state is not None and rd.hard_state.commit == 3
     persist(s, rd)
     node.advance(rd)
     committed = node.ready()
-    assert committed.committed_entries == rd.entries
+    assert committed.committed_entries == rd.entries[1:]
     assert committed.hard_state is not None and committed.hard_state.commit == 7
     persist(s, committed)
     node.advance(committed)
@@ -128,6 +131,23 @@ def test_local_messages_are_refused_from_the_network() -> None:
     node, _ = single()
     with pytest.raises(StepLocalMessageError):
         node.step(Message(MessageType.HUP, frm=1))
+
+
+def test_single_voter_counts_its_fsync_while_a_conf_change_is_pending() -> None:
+    """A pending change may add a peer before later entries are persisted: appended
+    then, they must not commit before the fsync, or the new peer could hear of it
+    first (and keep an entry a crash takes from the leader)."""
+    node, s = single()
+    node.campaign()
+    drain(node, s)
+    node.propose_conf_change(ConfChange(ConfChangeType.ADD_LEARNER_NODE, 2))
+    node.propose(b"after")
+    rd = node.ready()
+    assert [e.index for e in rd.entries] == [3, 4]
+    assert rd.committed_entries == []
+    persist(s, rd)
+    node.advance(rd)
+    assert [e.index for e in node.ready().committed_entries] == [3, 4]
 
 
 def test_conf_change_entry_type_and_status() -> None:

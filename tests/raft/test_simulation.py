@@ -60,6 +60,14 @@ SCENARIOS = {
         200,
         4 * 10**6,
     ),
+    # Starts alone (its entries commit as it appends them) and gains learners and
+    # voters, and loses them, under crashes: both commit rules, and the switch.
+    "one_voter": Scenario(
+        lambda: SimOptions(voters=1, spares=2, election_tick=5, conf_change=0.05),
+        300,
+        100,
+        6 * 10**6,
+    ),
     "wire_codec": Scenario(
         lambda: SimOptions(voters=3, election_tick=5, wire_codec=True, compact=0.1),
         240,
