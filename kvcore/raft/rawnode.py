@@ -163,15 +163,14 @@ class RawNode:
     def has_ready(self) -> bool:
         r = self._raft
         r.flush_appends()
+        # The cheap tests first: a write in flight answers at the first or second.
+        if r.log.unstable.entries or r.msgs or r.read_states or r.log.has_next_entries():
+            return True
         hs = r.hard_state()
         return bool(
             r.soft_state() != self._prev_soft
             or (hs != self._prev_hard and not hs.is_empty())
             or r.log.unstable.snapshot is not None
-            or r.log.unstable.entries
-            or r.msgs
-            or r.read_states
-            or r.log.has_next_entries()
         )
 
     def ready(self) -> Ready:
