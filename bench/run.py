@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
         "measured": f"{args.count} requests" if args.count else f"{args.seconds} s",
         "warmup": args.warmup,
         "order": args.order,
-        "rounds": f"{args.rounds} (each row: the median round)" if args.rounds > 1 else 1,
+        "rounds": (f"{args.rounds} (each row: the median round; kvcore/etcd and kvcore/echo: "
+                   "the median of the rounds' own ratios)") if args.rounds > 1 else 1,
         "client": f"{args.procs} processes from {MULTI_PROCESS_FROM} in flight, "
                   f"{args.channels} channels each, {args.keys} keys",
     }
