@@ -47,6 +47,17 @@ async def batches(
         worker.close()  # waits for the batch in hand, if the stream was cut short
 
 
+async def read(backend: Backend, compute: Callable[[ReadTxn], T]) -> T:
+    """``compute``'s result over one read snapshot of the backend, taken as
+    :func:`batches` takes its items (on a thread of its own when the engine allows)."""
+
+    def produce(txn: ReadTxn) -> Iterator[T]:
+        yield compute(txn)
+
+    (value,) = [v async for batch in batches(backend, produce, 1) for v in batch]
+    return value
+
+
 def _take(items: Iterator[T], size: int) -> list[T]:
     return list(islice(items, size))
 

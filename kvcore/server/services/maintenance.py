@@ -82,9 +82,7 @@ class MaintenanceService:
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
         header = self._server.header()
-        (crc,) = [
-            v async for batch in offloop.batches(self._server.backend, _hash, 1) for v in batch
-        ]
+        crc = await offloop.read(self._server.backend, _hash)
         return pb.HashResponse(header=header, hash=crc)
 
     async def alarm(self, request: pb.AlarmRequest, ctx: CallContext) -> pb.AlarmResponse:
@@ -102,14 +100,10 @@ class MaintenanceService:
             raise errors.FUTURE_REV
         header = self._server.header()
         keep = store.index.keep(rev)
-
-        def crc(txn: ReadTxn) -> Iterator[int]:
-            yield hash_kv(txn, rev, compact_rev, keep)
-
         # The read snapshot opens before any other request runs: it matches ``keep``.
-        (value,) = [
-            v async for batch in offloop.batches(self._server.backend, crc, 1) for v in batch
-        ]
+        value = await offloop.read(
+            self._server.backend, lambda txn: hash_kv(txn, rev, compact_rev, keep)
+        )
         return pb.HashKVResponse(header=header, hash=value, compact_revision=compact_rev)
 
     async def snapshot(
@@ -140,7 +134,7 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 _HASH_IGNORES = {(schema.META, schema.META_CONSISTENT_INDEX), (schema.META, schema.META_TERM)}
 
 
-def _hash(txn: ReadTxn) -> Iterator[int]:
+def _hash(txn: ReadTxn) -> int:
     """etcd's Hash: CRC-32C of every bucket's name, keys and values, buckets by name."""
     crc = 0
     for bucket in sorted(schema.ALL_BUCKETS, key=str.encode):
@@ -148,4 +142,4 @@ def _hash(txn: ReadTxn) -> Iterator[int]:
         for key, value in txn.range(bucket, b""):
             if (bucket, key) not in _HASH_IGNORES:
                 crc = crc32c(value, crc32c(key, crc))
-    yield crc
+    return crc
