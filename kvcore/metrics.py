@@ -9,8 +9,9 @@ Three kinds, each as cheap as its source allows:
   transport looks up once per method when it binds its handlers; only the event loop
   thread adds to them, so no lock is taken per request. Every client transport counts
   into the same ones, as every etcd gateway call is also a gRPC call.
-* Disk latencies (WAL fsync, backend commit): prometheus-client histograms, observed
-  once per batch, never once per request.
+* Disk latencies (WAL fsync, backend commit): :class:`DiskLatency` histograms, observed
+  once per batch (once per write at one write in flight), so an observation is a
+  bisect and two additions rather than prometheus-client's locked counters.
 
 kvcore serves one node per process, as etcd does, so the metrics live in this module's
 :data:`REGISTRY`; ``kvcore_engine_*`` carry the engine's name as a label.
@@ -18,6 +19,7 @@ kvcore serves one node per process, as etcd does, so the metrics live in this mo
 
 from __future__ import annotations
 
+import bisect
 import collections
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -25,7 +27,6 @@ from typing import TYPE_CHECKING
 from prometheus_client import (
     CollectorRegistry,
     Counter,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
@@ -37,6 +38,7 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.utils import floatToGoString
 
 from kvcore.errors import Code
 
@@ -61,39 +63,71 @@ PROPOSALS_FAILED = Counter(
     "The total number of failed proposals seen.",
     registry=REGISTRY,
 )
-WAL_FSYNC = Histogram(
+
+
+class DiskLatency:
+    """A latency histogram with etcd's disk buckets, observed without a lock.
+
+    Each one is observed by one thread at a time (the WAL by whichever thread the
+    driver has write it, one batch after another; backend commits on the event loop);
+    a scrape reading it meanwhile may see a sample counted in ``_sum`` but not yet in a
+    bucket, which Prometheus tolerates as it does any scrape between two samples.
+    """
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._counts = [0] * (len(_DISK_BUCKETS) + 1)  # the last one is +Inf
+        self._sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self._counts[bisect.bisect_left(_DISK_BUCKETS, seconds)] += 1
+        self._sum += seconds
+
+    def family(self, name: str | None = None, documentation: str | None = None,
+               label: tuple[str, str] | None = None) -> HistogramMetricFamily:
+        """The histogram as a metric family (under another name and with one label, if
+        given: the same samples exposed twice)."""
+        family = HistogramMetricFamily(
+            name or self.name,
+            documentation or self.documentation,
+            labels=[label[0]] if label else None,
+        )
+        buckets, total = [], 0
+        for bound, count in zip((*_DISK_BUCKETS, float("inf")), self._counts, strict=True):
+            total += count
+            buckets.append((floatToGoString(bound), total))
+        family.add_metric([label[1]] if label else [], buckets, self._sum)
+        return family
+
+
+WAL_FSYNC = DiskLatency(
     "etcd_disk_wal_fsync_duration_seconds",
     "The latency distributions of fsync called by WAL.",
-    buckets=_DISK_BUCKETS,
-    registry=REGISTRY,
 )
-_BACKEND_COMMIT = Histogram(
+BACKEND_COMMIT = DiskLatency(
     "etcd_disk_backend_commit_duration_seconds",
     "The latency distributions of commit called by backend.",
-    buckets=_DISK_BUCKETS,
-    registry=REGISTRY,
 )
 
 
-def observe_backend_commit(seconds: float) -> None:
-    """One backend write transaction committed in ``seconds`` (exposed twice: as etcd's
-    histogram and, copied when scraped, labelled with the engine's name)."""
-    _BACKEND_COMMIT.observe(seconds)
+class _DiskCollector:
+    def collect(self) -> Iterator[Metric]:
+        yield WAL_FSYNC.family()
+        yield BACKEND_COMMIT.family()
+
+
+REGISTRY.register(_DiskCollector())
 
 
 def _engine_commit(engine: str) -> Metric:
     """``kvcore_engine_commit_duration_seconds{engine=...}``: the backend commit
     histogram under kvcore's name, so that engines compare by label across nodes."""
-    family = HistogramMetricFamily(
+    return BACKEND_COMMIT.family(
         "kvcore_engine_commit_duration_seconds",
         "The latency distributions of write transaction commits, by storage engine.",
-        labels=["engine"],
+        ("engine", engine),
     )
-    (source,) = _BACKEND_COMMIT.collect()
-    buckets = [(s.labels["le"], s.value) for s in source.samples if s.name.endswith("_bucket")]
-    total = next(s.value for s in source.samples if s.name.endswith("_sum"))
-    family.add_metric([engine], buckets, total)
-    return family
 
 
 # --- per-RPC counts -----------------------------------------------------------------

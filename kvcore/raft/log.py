@@ -23,13 +23,21 @@ class RaftLog:
 
     # -- indexes and terms -----------------------------------------------------
 
+    # first_index and last_index inline Unstable's maybe_first/last_index: raft asks
+    # for them several times per proposal.
     def first_index(self) -> int:
-        i = self.unstable.maybe_first_index()
-        return i if i is not None else self.storage.first_index()
+        snapshot = self.unstable.snapshot
+        if snapshot is not None:
+            return snapshot.metadata.index + 1
+        return self.storage.first_index()
 
     def last_index(self) -> int:
-        i = self.unstable.maybe_last_index()
-        return i if i is not None else self.storage.last_index()
+        unstable = self.unstable
+        if unstable.entries:
+            return unstable.offset + len(unstable.entries) - 1
+        if unstable.snapshot is not None:
+            return unstable.snapshot.metadata.index
+        return self.storage.last_index()
 
     def term(self, i: int) -> int:
         """Term of entry i; 0 outside [first_index()-1, last_index()] unless compacted,

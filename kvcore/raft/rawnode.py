@@ -166,10 +166,15 @@ class RawNode:
         # The cheap tests first: a write in flight answers at the first or second.
         if r.log.unstable.entries or r.msgs or r.read_states or r.log.has_next_entries():
             return True
-        hs = r.hard_state()
+        # Field by field: no SoftState or HardState is built to answer "nothing new".
+        soft, hard = self._prev_soft, self._prev_hard
         return bool(
-            r.soft_state() != self._prev_soft
-            or (hs != self._prev_hard and not hs.is_empty())
+            r.lead != soft.lead
+            or r.role != soft.role
+            or (
+                (r.term != hard.term or r.vote != hard.vote or r.log.committed != hard.commit)
+                and not r.hard_state().is_empty()
+            )
             or r.log.unstable.snapshot is not None
         )
 
@@ -177,13 +182,18 @@ class RawNode:
         """Collect pending work; see Ready for what to do with each field."""
         r = self._raft
         r.flush_appends()
-        soft = r.soft_state()
-        hard = r.hard_state()
+        prev_soft, prev_hard = self._prev_soft, self._prev_hard
+        soft = None
+        if r.lead != prev_soft.lead or r.role != prev_soft.role:
+            soft = self._prev_soft = r.soft_state()
+        term_changed = r.term != prev_hard.term or r.vote != prev_hard.vote
+        hard = None
+        if term_changed or r.log.committed != prev_hard.commit:
+            hard = r.hard_state()
         entries = r.log.unstable_entries()
-        term_changed = hard.term != self._prev_hard.term or hard.vote != self._prev_hard.vote
         rd = Ready(
-            soft_state=soft if soft != self._prev_soft else None,
-            hard_state=hard if hard != self._prev_hard else None,
+            soft_state=soft,
+            hard_state=hard,
             entries=entries,
             snapshot=r.log.unstable.snapshot,
             committed_entries=r.log.next_entries(),
@@ -194,7 +204,6 @@ class RawNode:
         )
         r.msgs = []
         r.read_states = []
-        self._prev_soft = soft
         return rd
 
     def advance(self, rd: Ready) -> None:

@@ -15,11 +15,6 @@ class Unstable:
         self.entries: list[Entry] = []
         self.offset = offset
 
-    def maybe_first_index(self) -> int | None:
-        if self.snapshot is not None:
-            return self.snapshot.metadata.index + 1
-        return None
-
     def maybe_last_index(self) -> int | None:
         if self.entries:
             return self.offset + len(self.entries) - 1

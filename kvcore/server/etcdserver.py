@@ -163,7 +163,7 @@ class EtcdServer:
         puts, txns that put and lease grants cost, the rest is free), so any service
         that proposes one of them gets etcd's quota check without a call of its own.
         """
-        if not self.quota.fits(*_body(request)):
+        if not self.quota.fits(request):
             await self._raise_no_space()
         request_id = self._ids.next()
         request.header.ID = request_id
@@ -300,7 +300,7 @@ class EtcdServer:
                 applied.write(btx, last.index, last.term)
             started = time.perf_counter()
             btx.commit()
-            metrics.observe_backend_commit(time.perf_counter() - started)
+            metrics.BACKEND_COMMIT.observe(time.perf_counter() - started)
         self.watchable.committed()
         for request_id, result in results:
             self._wait.trigger(request_id, result)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
+from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 
 DEFAULT_BYTES = 2 * 1024 * 1024 * 1024  # etcd's DefaultQuotaBytes, for a quota of 0
 _KV_OVERHEAD = 256
@@ -39,6 +40,18 @@ def cost(name: str, body: Any) -> int:
     return 0
 
 
+def request_cost(request: InternalRaftRequest) -> int:
+    """:func:`cost` of the request ``request`` carries, found without listing its fields
+    (asked of every proposal)."""
+    for name in _CHARGED:
+        if request.HasField(name):
+            return cost(name, getattr(request, name))
+    return 0
+
+
+_CHARGED = ("put", "txn", "lease_grant")  # the fields cost() charges for
+
+
 def _put_cost(put: pb.PutRequest) -> int:
     return _KV_OVERHEAD + len(put.key) + len(put.value)
 
@@ -58,8 +71,8 @@ class BackendQuota:
         self._size = 0
         self._read_at = -math.inf
 
-    def fits(self, name: str, body: Any) -> bool:
-        charge = cost(name, body)
+    def fits(self, request: InternalRaftRequest) -> bool:
+        charge = request_cost(request)
         if charge == 0 or self.quota_bytes is None:
             return True
         now = time.monotonic()
