@@ -112,6 +112,7 @@ class MemoryBackend:
     def _apply_locked(self, changes: dict[str, dict[bytes, Any]]) -> None:
         live = self._live()
         readers = list(self._readers) if self._readers else ()
+        grown = 0  # live bytes added, less those removed
         for bucket, pending in changes.items():
             data = live[bucket]
             for key, value in pending.items():
@@ -119,12 +120,13 @@ class MemoryBackend:
                 for reader in readers:
                     reader.remember(bucket, key, old)
                 if old is not ABSENT:
-                    self._live_bytes -= len(key) + len(old)
+                    grown -= len(key) + len(old)
                 if value is ABSENT:
                     data.pop(key, None)
                 else:
                     data[key] = value
-                    self._live_bytes += len(key) + len(value)
+                    grown += len(key) + len(value)
+        self._live_bytes += grown
 
 
 _EMPTY: Final = SortedDict()  # read only: the overlay of a bucket no commit touched yet
@@ -278,7 +280,10 @@ class MemoryWriteTxn:
 
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         # bytes() so that a caller's bytearray or memoryview cannot change stored data.
-        self._writable(bucket)[bytes(key)] = bytes(value)
+        writes = self._pending.get(bucket) if self._pending is not None else None
+        if writes is None:  # the first write to the bucket (or a closed transaction)
+            writes = self._writable(bucket)
+        writes[bytes(key)] = bytes(value)
 
     def delete(self, bucket: str, key: bytes) -> None:
         self._writable(bucket)[bytes(key)] = ABSENT

@@ -23,9 +23,11 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    written = os.write(fd, data)
+    if written < len(data):  # a short write: rare for a regular file, but allowed
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def preallocate(fd: int, size: int) -> None:

@@ -78,7 +78,8 @@ class _GrpcCallContext:
 
     @functools.cached_property
     def metadata(self) -> dict[str, str]:
-        return {k.lower(): v for k, v in self._ctx.invocation_metadata() or ()}
+        # HTTP/2 carries header names in lower case, so grpc hands them over so.
+        return dict(self._ctx.invocation_metadata() or ())
 
     @functools.cached_property
     def peer(self) -> str:
