@@ -18,6 +18,8 @@ Decoders reject truncated input and trailing bytes with CodecError.
 
 from __future__ import annotations
 
+import enum
+import functools
 import struct
 
 from kvcore.raft.messages import Message, MessageType
@@ -87,10 +89,16 @@ class _Reader:
 
 
 def _enum(cls: type, v: int):  # type: ignore[no-untyped-def]
-    try:
-        return cls(v)
-    except ValueError:
-        raise CodecError(f"unknown {cls.__name__} {v}") from None
+    member = _members(cls).get(v)
+    if member is None:
+        raise CodecError(f"unknown {cls.__name__} {v}")
+    return member
+
+
+@functools.cache
+def _members(cls: type) -> dict[int, enum.Enum]:
+    """An enum's members by value: a dict lookup per decoded field, not an enum call."""
+    return {member.value: member for member in cls}
 
 
 def _blob(b: bytes) -> bytes:
