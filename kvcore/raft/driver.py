@@ -20,7 +20,7 @@ from functools import partial
 from typing import Protocol
 
 from kvcore.raft.commit_hold import CommitHold
-from kvcore.raft.messages import Message
+from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.rawnode import RawNode, Ready
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import SoftState
@@ -116,6 +116,7 @@ class Driver:
         self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
         self._scheduled = False  # a turn is queued on the loop
         self._busy = False  # a Ready is on disk (or being snapshotted): wait for it
+        self._draining = False  # in _drain: what it calls must not start another
         self._failed: asyncio.Future[None] | None = None
         self._snapshotting: asyncio.Task | None = None
         # One thread: WAL writes stay ordered and never occupy the event loop.
@@ -141,6 +142,13 @@ class Driver:
 
     def step(self, message: Message) -> None:
         self.node.step(message)
+        if message.type in _HANDLED_AT_ONCE and not self._busy and not self._draining:
+            # An append to persist, or an ack that may commit: on the path of a write's
+            # answer, so its Ready is handled now, not one loop turn later. Messages
+            # that arrive while the disk is busy still batch into the next Ready.
+            if self._loop is not None:
+                self._drain()
+            return
         self._wake()
 
     def campaign(self) -> None:
@@ -193,6 +201,7 @@ class Driver:
 
     def _drain(self) -> None:
         """Handle Readys until one has to wait for the disk, or none is left."""
+        self._draining = True
         try:
             while self.node.has_ready():
                 rd = self.node.ready()
@@ -202,6 +211,8 @@ class Driver:
                     return
         except BaseException as exc:
             self._fail(exc)
+        finally:
+            self._draining = False
 
     def _start(self, rd: Ready) -> bool:
         """Persist ``rd``; True if that went to the disk thread (``_persisted`` follows)."""
@@ -306,6 +317,10 @@ class Driver:
         if plan.compact_to > storage.first_index():
             storage.compact(plan.compact_to)
         log.info("snapshot taken at index %d", plan.index)
+
+
+# Received messages whose Ready is handled at once (Driver.step).
+_HANDLED_AT_ONCE = frozenset({MessageType.APP, MessageType.APP_RESP})
 
 
 def _call_later(delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
