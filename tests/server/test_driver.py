@@ -192,3 +192,52 @@ def test_a_lone_write_is_synced_on_the_loop() -> None:
         assert not machine.applied_before_persisted
 
     asyncio.run(scenario())
+
+
+def test_a_received_append_is_persisted_and_acked_within_its_step() -> None:
+    """An append reaching an idle follower is synced and answered inside ``step`` (no
+    loop turn between); one that arrives while the disk is busy waits for the next
+    Ready."""
+
+    async def scenario() -> None:
+        storage = MemoryStorage()
+        bootstrap(storage, [1, 2, 3])
+        node = RawNode(Config(id=2, storage=storage))
+        log = _SlowLog(storage)
+        machine = _Machine(log)
+        acks: list[int] = []
+
+        def send(messages: list[Message]) -> None:
+            acks.extend(m.index for m in messages if m.type == MessageType.APP_RESP)
+
+        driver = Driver(node, log, machine, send=send, tick_seconds=10)
+        task = asyncio.create_task(driver.run())
+        await asyncio.sleep(0.05)  # running, and the initial Ready handled
+        last = storage.last_index()
+        term = storage.term(last)
+
+        def append(index: int, count: int) -> Message:
+            entries = [Entry(term=term + 1, index=index + i, data=b"e") for i in range(count)]
+            prev_term = term if index - 1 == last else term + 1
+            return Message(
+                MessageType.APP, to=2, frm=1, term=term + 1, log_term=prev_term,
+                index=index - 1, commit=last, entries=entries,
+            )
+
+        driver.step(append(last + 1, 1))
+        assert last + 1 in log.persisted and acks == [last + 1]
+
+        # Two entries go to the disk thread; an append arriving meanwhile is not
+        # persisted in its step but right after, in a Ready of its own.
+        calls = log.persist_calls
+        driver.step(append(last + 2, 2))
+        driver.step(append(last + 4, 1))
+        assert last + 4 not in log.persisted
+        while last + 4 not in acks:
+            await asyncio.sleep(0.005)
+        assert log.persist_calls - calls == 2
+        assert acks == [last + 1, last + 3, last + 4]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
