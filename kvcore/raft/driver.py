@@ -5,9 +5,11 @@ handlers call :meth:`Driver.propose` and :meth:`Driver.read_index` directly (all
 event loop), so every proposal made while the previous batch is being fsynced comes out
 in the next Ready: one WAL write and one fsync per batch of concurrent writes. A lone
 write (one request in flight) is synced on the loop itself, batches on the disk thread.
-A leader's appends go out before its own fsync (``Ready.send_first``); everyone else's
-messages after it. Committed entries that earlier Readys made durable are applied
-while the next batch syncs.
+A received append or append ack is handled in the call that steps it, unless a Ready is
+on disk: both are on the path of a cluster write's answer. A leader's appends go out
+before its own fsync (``Ready.send_first``); everyone else's messages after it.
+Committed entries that earlier Readys made durable are applied while the next batch
+syncs.
 """
 
 from __future__ import annotations
