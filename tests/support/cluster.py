@@ -193,8 +193,24 @@ class Cluster:
         return next(m for m in self.members.values() if self.member_id(m) == member_id)
 
     def wait_leader(self, timeout: float = LEADER_SECONDS) -> Member:
-        """The leader, once every live voter names the same live member in one term."""
-        return poll("one leader named by every live member", self._agreed_leader, timeout)
+        """The leader, once every live voter names the same live member in one term.
+        On a timeout, the error says what each live member reported, with its log tail."""
+        try:
+            return poll("one leader named by every live member", self._agreed_leader, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self._views()}") from None
+
+    def _views(self) -> str:
+        lines = []
+        for member in self.live():
+            status = self.status(member)
+            view = (
+                "no Status answer" if status is None
+                else f"leader {status.leader:x} term {status.raftTerm}"
+            )
+            assert member.process is not None
+            lines.append(member.process.describe(f"{member.name}: {view}"))
+        return "\n".join(lines)
 
     def _agreed_leader(self) -> Member | None:
         statuses = [self.status(m) for m in self.live()]
