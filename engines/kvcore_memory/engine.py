@@ -280,10 +280,7 @@ class MemoryWriteTxn:
 
     def put(self, bucket: str, key: bytes, value: bytes) -> None:
         # bytes() so that a caller's bytearray or memoryview cannot change stored data.
-        writes = self._pending.get(bucket) if self._pending is not None else None
-        if writes is None:  # the first write to the bucket (or a closed transaction)
-            writes = self._writable(bucket)
-        writes[bytes(key)] = bytes(value)
+        self._writable(bucket)[bytes(key)] = bytes(value)
 
     def delete(self, bucket: str, key: bytes) -> None:
         self._writable(bucket)[bytes(key)] = ABSENT

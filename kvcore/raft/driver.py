@@ -144,14 +144,14 @@ class Driver:
 
     def step(self, message: Message) -> None:
         self.node.step(message)
-        if message.type in _HANDLED_AT_ONCE and not self._busy and not self._draining:
+        at_once = message.type in _HANDLED_AT_ONCE and not self._busy and not self._draining
+        if at_once and self._loop is not None:
             # An append to persist, or an ack that may commit: on the path of a write's
             # answer, so its Ready is handled now, not one loop turn later. Messages
             # that arrive while the disk is busy still batch into the next Ready.
-            if self._loop is not None:
-                self._drain()
-            return
-        self._wake()
+            self._drain()
+        else:
+            self._wake()
 
     def campaign(self) -> None:
         self.node.campaign()

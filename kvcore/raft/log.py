@@ -23,8 +23,6 @@ class RaftLog:
 
     # -- indexes and terms -----------------------------------------------------
 
-    # first_index and last_index inline Unstable's maybe_first/last_index: raft asks
-    # for them several times per proposal.
     def first_index(self) -> int:
         snapshot = self.unstable.snapshot
         if snapshot is not None:
@@ -32,12 +30,8 @@ class RaftLog:
         return self.storage.first_index()
 
     def last_index(self) -> int:
-        unstable = self.unstable
-        if unstable.entries:
-            return unstable.offset + len(unstable.entries) - 1
-        if unstable.snapshot is not None:
-            return unstable.snapshot.metadata.index
-        return self.storage.last_index()
+        i = self.unstable.maybe_last_index()
+        return i if i is not None else self.storage.last_index()
 
     def term(self, i: int) -> int:
         """Term of entry i; 0 outside [first_index()-1, last_index()] unless compacted,

@@ -166,15 +166,9 @@ class RawNode:
         # The cheap tests first: a write in flight answers at the first or second.
         if r.log.unstable.entries or r.msgs or r.read_states or r.log.has_next_entries():
             return True
-        # Field by field: no SoftState or HardState is built to answer "nothing new".
-        soft, hard = self._prev_soft, self._prev_hard
         return bool(
-            r.lead != soft.lead
-            or r.role != soft.role
-            or (
-                (r.term != hard.term or r.vote != hard.vote or r.log.committed != hard.commit)
-                and not r.hard_state().is_empty()
-            )
+            self._soft_changed()
+            or (self._hard_changed() and not r.hard_state().is_empty())
             or r.log.unstable.snapshot is not None
         )
 
@@ -182,14 +176,11 @@ class RawNode:
         """Collect pending work; see Ready for what to do with each field."""
         r = self._raft
         r.flush_appends()
-        prev_soft, prev_hard = self._prev_soft, self._prev_hard
         soft = None
-        if r.lead != prev_soft.lead or r.role != prev_soft.role:
+        if self._soft_changed():
             soft = self._prev_soft = r.soft_state()
-        term_changed = r.term != prev_hard.term or r.vote != prev_hard.vote
-        hard = None
-        if term_changed or r.log.committed != prev_hard.commit:
-            hard = r.hard_state()
+        term_changed = self._term_changed()
+        hard = r.hard_state() if self._hard_changed() else None
         entries = r.log.unstable_entries()
         rd = Ready(
             soft_state=soft,
@@ -205,6 +196,19 @@ class RawNode:
         r.msgs = []
         r.read_states = []
         return rd
+
+    # Field by field against the last Ready: no SoftState or HardState is built just to
+    # find that nothing changed.
+    def _soft_changed(self) -> bool:
+        r, prev = self._raft, self._prev_soft
+        return r.lead != prev.lead or r.role != prev.role
+
+    def _term_changed(self) -> bool:
+        r, prev = self._raft, self._prev_hard
+        return r.term != prev.term or r.vote != prev.vote
+
+    def _hard_changed(self) -> bool:
+        return self._term_changed() or self._raft.log.committed != self._prev_hard.commit
 
     def advance(self, rd: Ready) -> None:
         """Tell raft the Ready was handled: persisted, sent and applied. A leader's

@@ -49,12 +49,9 @@ class ProgressTracker:
         return len(self.voters) == 1
 
     def committed(self) -> int:
-        if len(self.voters) == 1:  # a single voter: no majority to work out
-            (voter,) = self.voters
-            pr = self.progress.get(voter)
-            return 0 if pr is None else pr.match
+        progress = self.progress
         return quorum.committed_index(
-            self.voters, {nid: pr.match for nid, pr in self.progress.items()}
+            self.voters, {v: progress[v].match for v in self.voters if v in progress}
         )
 
     def quorum_active(self, self_id: int) -> bool:

@@ -31,33 +31,37 @@ def limit(configured: int) -> int | None:
 
 def cost(name: str, body: Any) -> int:
     """The charge of the request an InternalRaftRequest carries in field ``name``."""
-    if name == "put":
-        return _put_cost(body)
-    if name == "txn":
-        return max(_branch_cost(body.success), _branch_cost(body.failure))
-    if name == "lease_grant":
-        return _LEASE_OVERHEAD
-    return 0
+    charge = _CHARGES.get(name)
+    return 0 if charge is None else charge(body)
 
 
 def request_cost(request: InternalRaftRequest) -> int:
     """:func:`cost` of the request ``request`` carries, found without listing its fields
     (asked of every proposal)."""
-    for name in _CHARGED:
+    for name, charge in _CHARGES.items():
         if request.HasField(name):
-            return cost(name, getattr(request, name))
+            return charge(getattr(request, name))
     return 0
-
-
-_CHARGED = ("put", "txn", "lease_grant")  # the fields cost() charges for
 
 
 def _put_cost(put: pb.PutRequest) -> int:
     return _KV_OVERHEAD + len(put.key) + len(put.value)
 
 
+def _txn_cost(txn: pb.TxnRequest) -> int:
+    return max(_branch_cost(txn.success), _branch_cost(txn.failure))
+
+
 def _branch_cost(ops: Any) -> int:
     return sum(_put_cost(op.request_put) for op in ops if op.WhichOneof("request") == "request_put")
+
+
+# What each charged field of an InternalRaftRequest costs; any other costs nothing.
+_CHARGES: dict[str, Callable[[Any], int]] = {
+    "put": _put_cost,
+    "txn": _txn_cost,
+    "lease_grant": lambda _: _LEASE_OVERHEAD,
+}
 
 
 class BackendQuota:

@@ -23,11 +23,9 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    written = os.write(fd, data)
-    if written < len(data):  # a short write: rare for a regular file, but allowed
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view) :]
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def preallocate(fd: int, size: int) -> None:
