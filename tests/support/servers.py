@@ -7,6 +7,7 @@ succeeds over gRPC) when ``start`` returns. ``stop`` is SIGTERM then SIGKILL.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +35,7 @@ class Server:
         self.supervisor = supervisor
         self.workdir = workdir
         self.port = port
+        self.data_dir = workdir / "data"
         self.process: ManagedProcess | None = None
 
     @property
@@ -62,6 +64,12 @@ class Server:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
+
+    def discard(self) -> None:
+        """Stop for good and free the disk the data took (etcd and kvcore both
+        preallocate 64 MB WAL segments); the log stays for reading a failure."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def terminate(self) -> None:
         """SIGTERM without waiting; ``stop`` then waits (and SIGKILLs if need be)."""
@@ -124,7 +132,7 @@ class EtcdServer(Server):
         argv = [
             "etcd",
             f"--name={self.name}",
-            f"--data-dir={self.workdir / 'data'}",
+            f"--data-dir={self.data_dir}",
             f"--listen-client-urls={client_url}",
             f"--advertise-client-urls={client_url}",
             f"--listen-peer-urls={peer_url}",
@@ -148,7 +156,6 @@ class KvcoreServer(Server):
 
     def __init__(self, supervisor: Supervisor, workdir: Path, **config: Any) -> None:
         super().__init__(supervisor, workdir, free_port())
-        self.data_dir = workdir / "data"
         self.config_path = workdir / "kvcore.yaml"
         write_yaml(self.config_path, kvcore_config(self.endpoint, self.data_dir, **config))
 
@@ -258,7 +265,7 @@ class SparePool:
 
     def stop_all(self) -> None:
         for node in self._spares.values():
-            node.stop()
+            node.discard()
         self._spares.clear()
 
     def _spawn(self, kind: str) -> Server:
@@ -295,7 +302,7 @@ class NodeFactory:
         for node in self._nodes:
             node.terminate()  # all at once: they shut down side by side
         for node in self._nodes:
-            node.stop()
+            node.discard()
 
 
 def new_node(supervisor: Supervisor, workdir: Path, kind: str, **config: Any) -> Server:
