@@ -19,9 +19,13 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from kvcore import backend_stream, errors, metrics, schema
+from kvcore import CLUSTER_VERSION, backend_stream, errors, metrics, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest, RequestHeader
+from kvcore.api.etcdserverpb.raft_internal_pb2 import (
+    ClusterVersionSetRequest,
+    InternalRaftRequest,
+    RequestHeader,
+)
 from kvcore.auth import caller
 from kvcore.auth.applier import AUTH_REQUESTS, AuthApplier
 from kvcore.auth.providers import token_provider
@@ -95,6 +99,7 @@ class EtcdServer:
         self._compaction_wanted = asyncio.Event()
         self._compacted = asyncio.Event()
         self._compaction_changed()
+        self._version_due = asyncio.Event()  # a new leader found no cluster version
 
     def _open_store(self) -> None:
         # Leases first: the store attaches its keys to them as it opens.
@@ -295,6 +300,8 @@ class EtcdServer:
                     # A new leader's empty entry: every earlier term's entry is applied,
                     # so the lessor starts every lease's clock afresh (etcd's Promote).
                     self.lessor.promote(self.cfg.raft.election_timeout_ms / 1000, time.monotonic())
+                    if self.membership.cluster_version != CLUSTER_VERSION:
+                        self._version_due.set()
             if last.index > self.applied_index:
                 self.applied_index, self.applied_term = last.index, last.term
                 applied.write(btx, last.index, last.term)
@@ -358,6 +365,8 @@ class EtcdServer:
                 return conf_apply.apply_member_update(btx, self.membership, body)
             elif name == "member_attributes":
                 return conf_apply.apply_member_attributes(btx, self.membership, body)
+            elif name == "cluster_version_set":
+                return conf_apply.apply_cluster_version(btx, self.membership, body)
             else:
                 raise ValueError(f"unsupported request in the log: {name}")
         except errors.EtcdError as exc:
@@ -399,6 +408,21 @@ class EtcdServer:
                     btx.commit()
                 await asyncio.sleep(pause)
             self._compaction_changed()
+
+    async def run_version_recorder(self) -> None:
+        """Record the cluster's version through raft when a new leader finds the log
+        without it (or with another), as etcd's leader does right after its election."""
+        request = InternalRaftRequest(
+            cluster_version_set=ClusterVersionSetRequest(ver=CLUSTER_VERSION)
+        )
+        while True:
+            await self._version_due.wait()
+            self._version_due.clear()
+            if self.is_leader and self.membership.cluster_version != CLUSTER_VERSION:
+                try:
+                    await self.propose(request)
+                except errors.EtcdError as exc:  # lost leadership, say: the next leader will
+                    log.info("cluster version not recorded: %s", exc)
 
     async def run_lease_expiry(self) -> None:
         """Revoke, through raft, the leases that expire while this member leads."""

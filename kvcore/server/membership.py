@@ -19,6 +19,7 @@ from kvcore.backend import ReadTxn, WriteTxn
 
 _ID = struct.Struct(">Q")
 _CLUSTER_ID_KEY = b"clusterID"
+_CLUSTER_VERSION_KEY = b"clusterVersion"
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class Membership:
         self.cluster_id = cluster_id
         self._members = members
         self._removed: set[int] = set()
+        self.cluster_version: str | None = None  # until a leader records it
 
     # --- reading --------------------------------------------------------------------
 
@@ -108,6 +110,10 @@ class Membership:
         """Store a changed member (promotion, new peer URLs, published attributes)."""
         self.add(txn, member)
 
+    def set_cluster_version(self, txn: WriteTxn, version: str) -> None:
+        self.cluster_version = version
+        txn.put(schema.CLUSTER, _CLUSTER_VERSION_KEY, version.encode())
+
     def _put(self, txn: WriteTxn, member: Member) -> None:
         txn.put(schema.MEMBERS, _ID.pack(member.id), json.dumps(member.to_json()).encode())
 
@@ -131,6 +137,8 @@ class Membership:
         }
         table = cls(local_id, _ID.unpack(raw_cluster)[0], members)
         table._removed = {_ID.unpack(k)[0] for k, _ in txn.range(schema.MEMBERS_REMOVED, b"")}
+        if (version := txn.get(schema.CLUSTER, _CLUSTER_VERSION_KEY)) is not None:
+            table.cluster_version = bytes(version).decode()
         return table
 
     # --- the wire form peers exchange (PeerHandler.members / fetch_members) ------------

@@ -145,6 +145,7 @@ class Node:
             asyncio.create_task(driver.run(), name="raft-driver"),
             asyncio.create_task(server.run_compactor(), name="compactor"),
             asyncio.create_task(server.run_lease_expiry(), name="lease-expiry"),
+            asyncio.create_task(server.run_version_recorder(), name="version-recorder"),
             asyncio.create_task(server.watchable.run(), name="watch-sync"),
         ]
         background = list(tasks)
@@ -236,7 +237,9 @@ class Node:
         )
 
     async def _publish(self, server: EtcdServer) -> None:
-        """Announce this member's name and client URLs through raft, until it sticks."""
+        """Announce this member's name and client URLs through raft, once per start
+        (as etcd does, so the raft index moves as etcd's does), retrying until it
+        commits."""
         cfg = self.cfg
         client_urls = [
             _client_url(listener) for listener in cfg.client_listeners if listener.advertise
@@ -246,14 +249,11 @@ class Node:
                 ID=server.identity.member_id, name=cfg.name, client_urls=client_urls
             )
         )
-        while True:
-            mine = server.membership.get(server.identity.member_id)
-            if mine is None or (mine.name, mine.client_urls) == (cfg.name, client_urls):
-                return
+        while server.membership.get(server.identity.member_id) is not None:
             if server.leader_id:
                 with contextlib.suppress(Exception):
                     await server.propose(request)
-                    continue
+                    return
             await asyncio.sleep(_PUBLISH_RETRY_SECONDS)
 
     def _no_peers(self, messages: list[Message]) -> None:

@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from kvcore import ETCD_API_VERSION, metrics
+from kvcore import CLUSTER_VERSION, ETCD_API_VERSION, metrics
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.transport import Services, StaticCallContext, handler_name
 
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 1.0
 # etcd writes /health without a content type; Go's sniffer then names it so.
 _HEALTH_CONTENT_TYPE = "text/plain; charset=utf-8"
-_CLUSTER_VERSION = ".".join(ETCD_API_VERSION.split(".")[:2]) + ".0"
 
 
 def _compact(data: dict[str, str]) -> bytes:
@@ -72,7 +71,7 @@ class Endpoints:
         return True
 
     async def version(self, request: web.Request) -> web.Response:
-        body = {"etcdserver": ETCD_API_VERSION, "etcdcluster": _CLUSTER_VERSION}
+        body = {"etcdserver": ETCD_API_VERSION, "etcdcluster": CLUSTER_VERSION}
         return web.Response(body=_compact(body), content_type="application/json")
 
     async def metrics(self, request: web.Request) -> web.Response:

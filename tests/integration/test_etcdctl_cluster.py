@@ -7,6 +7,7 @@ the shape of the output, the client URL, leadership and the revision must agree.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -51,3 +52,32 @@ def test_endpoint_status(pair: Pair) -> None:
 def test_endpoint_health(pair: Pair) -> None:
     pair.same("endpoint", "health")
     pair.same("endpoint", "health", "-w", "json", mask=("took",))
+
+
+def _raft_position(side: Side) -> tuple[int, int, int]:
+    status = side.ctl.json("endpoint", "status")[0]["Status"]
+    return status["raftIndex"], status["raftAppliedIndex"], status["raftTerm"]
+
+
+def _same_raft_position(pair: Pair) -> None:
+    """Both report one raft index, applied index and term (a new leader's own entries
+    may still be applying for a moment after it serves)."""
+    deadline = time.monotonic() + 5
+    while True:
+        ours, theirs = _raft_position(pair.subject), _raft_position(pair.reference)
+        if ours == theirs or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert ours == theirs, f"(raft index, applied, term): {ours} where etcd has {theirs}"
+
+
+def test_raft_index_and_term_move_as_etcds(fresh_pair: Pair) -> None:
+    """A new member's first entries, writes (a failed txn included) and a restart move
+    the raft index and term as etcd's do: clients read both in Status."""
+    _same_raft_position(fresh_pair)
+    fresh_pair.script(("put", "raft/a", "1"), ("put", "raft/b", "2"), ("del", "raft/a"))
+    fresh_pair.same("txn", stdin="value(\"raft/b\") = \"9\"\n\nput raft/c 3\n\n")
+    _same_raft_position(fresh_pair)
+    for side in (fresh_pair.subject, fresh_pair.reference):
+        side.server.restart()
+    _same_raft_position(fresh_pair)

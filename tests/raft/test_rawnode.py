@@ -104,7 +104,7 @@ def test_followers_send_votes_only_after_persisting() -> None:
     s = MemoryStorage()
     bootstrap(s, [1, 2, 3])
     node = RawNode(Config(id=2, storage=s, pre_vote=False))
-    node.step(Message(MessageType.VOTE, to=2, frm=1, term=2, index=1, log_term=1))
+    node.step(Message(MessageType.VOTE, to=2, frm=1, term=2, index=3, log_term=1))
     rd = node.ready()
     assert rd.hard_state is not None and rd.hard_state.vote == 1 and rd.must_sync
     assert [m.type for m in rd.messages] == [MessageType.VOTE_RESP]

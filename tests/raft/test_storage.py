@@ -82,7 +82,8 @@ def test_bootstrap() -> None:
     bootstrap(s, [3, 1, 2])
     hs, cs = s.initial_state()
     assert cs.voters == [1, 2, 3]
-    assert hs == HardState(term=1, vote=0, commit=1)
-    assert (s.first_index(), s.last_index()) == (2, 1)
+    # One index per founder, as etcd's founders start with one ConfChange each.
+    assert hs == HardState(term=1, vote=0, commit=3)
+    assert (s.first_index(), s.last_index()) == (4, 3)
     with pytest.raises(ValueError):
         bootstrap(s, [1])

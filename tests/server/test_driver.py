@@ -139,6 +139,7 @@ def test_leader_appends_go_out_before_its_fsync_and_commit_after_it() -> None:
                     sent.append((m.type, all(e.index in log.persisted for e in m.entries)))
 
         driver = Driver(node, log, machine, send=send, tick_seconds=10)
+        founded = storage.last_index()
         task = asyncio.create_task(driver.run())
         driver.campaign()
         while not sent:
@@ -147,9 +148,12 @@ def test_leader_appends_go_out_before_its_fsync_and_commit_after_it() -> None:
         driver.step(Message(MessageType.VOTE_RESP, to=1, frm=2, term=node.term))
         while node.leader_id != 1:
             await asyncio.sleep(0.005)
-        for follower in (2, 3):  # both hold the leader's empty entry: replicate to them
-            driver.step(Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=2))
-        while node.status().hard_state.commit < 2:
+        empty = founded + 1  # the leader's empty entry
+        for follower in (2, 3):  # both hold it: replicate to them
+            driver.step(
+                Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=empty)
+            )
+        while node.status().hard_state.commit < empty:
             await asyncio.sleep(0.005)
         sent.clear()
         driver.propose(b"x")
@@ -159,11 +163,13 @@ def test_leader_appends_go_out_before_its_fsync_and_commit_after_it() -> None:
         # To both followers, before the leader's own fsync of the entry.
         assert {s for s in sent} == {(MessageType.APP, False)}
         for follower in (2, 3):
-            driver.step(Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=3))
+            driver.step(
+                Message(MessageType.APP_RESP, to=1, frm=follower, term=node.term, index=empty + 1)
+            )
         await asyncio.wait_for(machine.done.wait(), 10)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        assert machine.applied == [b"x"] and last < 3
+        assert machine.applied == [b"x"] and last < empty + 1
         assert not machine.applied_before_persisted
 
     asyncio.run(scenario())
