@@ -1,10 +1,9 @@
 """A new member's first state: who is in the cluster, before raft has said anything.
 
 A founding member ("new") derives every id from the config, as each founder does, and
-starts from the cluster's first snapshot: the founders' member table at an index one
-per founder (``kvcore.raft.bootstrap``). A
-joining member ("existing") asks a running member for the table and starts with an
-empty log; the leader then sends it a snapshot.
+starts from the cluster's first snapshot: the founders' member table, at an index one
+per founder (``kvcore.raft.bootstrap``). A joining member ("existing") asks a running
+member for the table and starts with an empty log; the leader then sends it a snapshot.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.api.etcdserverpb.raft_internal_pb2 import ClusterVersionSetRequest, MemberAttributes
+from kvcore.api.etcdserverpb.raft_internal_pb2 import MemberAttributes
 from kvcore.backend import WriteTxn
 from kvcore.raft.types import ConfChange, ConfChangeType
 from kvcore.server.membership import Member, Membership
@@ -95,9 +95,3 @@ def apply_member_attributes(txn: WriteTxn, members: Membership, req: MemberAttri
     if member is None:
         return  # removed before its announcement committed
     members.update(txn, replace(member, name=req.name, client_urls=list(req.client_urls)))
-
-
-def apply_cluster_version(
-    txn: WriteTxn, members: Membership, req: ClusterVersionSetRequest
-) -> None:
-    members.set_cluster_version(txn, req.ver)

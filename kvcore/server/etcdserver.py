@@ -366,7 +366,7 @@ class EtcdServer:
             elif name == "member_attributes":
                 return conf_apply.apply_member_attributes(btx, self.membership, body)
             elif name == "cluster_version_set":
-                return conf_apply.apply_cluster_version(btx, self.membership, body)
+                return self.membership.set_cluster_version(btx, body.ver)
             else:
                 raise ValueError(f"unsupported request in the log: {name}")
         except errors.EtcdError as exc:
