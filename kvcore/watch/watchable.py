@@ -168,12 +168,11 @@ class WatchableStore:
 
     def progress_all(self, watchers: Iterable[Watcher], sink: Sink) -> bool:
         """One progress response to ``sink`` for all of ``watchers``, if all are synced;
-        False (nothing sent) if one is still catching up."""
-        watchers = list(watchers)
+        False (nothing sent) if one is still catching up. A stream without watchers
+        gets its answer too, as from etcd 3.4 and 3.5.0 (3.5.8 sends none)."""
         if any(w not in self._synced for w in watchers):
             return False
-        if watchers:
-            sink.offer([SharedResponse([ALL_WATCHERS], [], self.revision)])
+        sink.offer([SharedResponse([ALL_WATCHERS], [], self.revision)])
         return True
 
     def kick(self) -> None:

@@ -146,6 +146,18 @@ SCENARIOS: list[tuple[str, list[Step]]] = [
         ],
     ),
     (
+        "progress-request-without-watchers",
+        [
+            Progress(),
+            Expect(1),
+            Watch(b"pr/a"),
+            Cancel(0),
+            Expect(1),
+            Progress(),
+            Expect(1),
+        ],
+    ),
+    (
         "fragment",
         [
             Put(b"fr/a", BIG),
