@@ -85,8 +85,9 @@ WATCH_CANCELED = _e(Code.CANCELLED, "etcdserver: watch canceled")
 # Membership
 MEMBER_EXIST = _e(_PRECOND, "etcdserver: member ID already exist")
 PEER_URL_EXIST = _e(_PRECOND, "etcdserver: Peer URLs already exists")
+# etcd maps this one to a client-side error value, which grpc-go sends as Unknown.
 MEMBER_NOT_ENOUGH_STARTED = _e(
-    _PRECOND, "etcdserver: re-configuration failed due to not enough started members"
+    Code.UNKNOWN, "etcdserver: re-configuration failed due to not enough started members"
 )
 MEMBER_BAD_URLS = _e(_INVALID, "etcdserver: given member URLs are invalid")
 MEMBER_NOT_FOUND = _e(Code.NOT_FOUND, "etcdserver: member not found")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
@@ -47,18 +48,34 @@ class Member:
         return cls(**data)
 
 
-def check_peer_urls(urls: list[str]) -> None:
-    """etcd's "given member URLs are invalid" for anything not ``scheme://host:port``."""
-    for url in urls:
+def parse_peer_urls(urls: Iterable[str]) -> list[str]:
+    """A member's peer URLs as etcd's ``types.NewURLs`` takes them: trimmed, each
+    ``scheme://host:port`` with scheme http, https, unix or unixs and no path, sorted.
+    Anything else, or none, is etcd's "given member URLs are invalid"."""
+    taken = sorted(url.strip() for url in urls)
+    if not taken:
+        raise errors.MEMBER_BAD_URLS
+    for url in taken:
         try:
             parts = urlsplit(url)
-            port = parts.port
         except ValueError:
             raise errors.MEMBER_BAD_URLS from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        if parts.scheme not in _URL_SCHEMES or parts.path or not _is_host_port(parts.netloc):
             raise errors.MEMBER_BAD_URLS
-    if not urls:
-        raise errors.MEMBER_BAD_URLS
+    return taken
+
+
+_URL_SCHEMES = ("http", "https", "unix", "unixs")
+
+
+def _is_host_port(netloc: str) -> bool:
+    """Go's ``net.SplitHostPort`` would split it: ``host:port`` or ``[v6]:port``; the
+    port need not be a number (etcd checks no more)."""
+    if netloc.startswith("["):
+        end = netloc.find("]")
+        return end > 0 and netloc[end + 1 : end + 2] == ":" and ":" not in netloc[end + 2 :]
+    host, sep, _ = netloc.rpartition(":")
+    return bool(sep) and ":" not in host and "[" not in host and "]" not in host
 
 
 class Membership:
@@ -93,6 +110,29 @@ class Membership:
     def with_peer_url(self, urls: list[str]) -> Member | None:
         wanted = set(urls)
         return next((m for m in self._members.values() if wanted & set(m.peer_urls)), None)
+
+    # --- etcd's strict reconfiguration check (--strict-reconfig-check, on by default):
+    # a change is refused when the voters it leaves would need members that have not
+    # started (an added member starts once it publishes its name) for a quorum.
+
+    def _voters(self) -> list[Member]:
+        return [m for m in self._members.values() if not m.is_learner]
+
+    def ready_to_add_voter(self) -> bool:
+        voters = self._voters()
+        started = sum(1 for m in voters if m.name)
+        if started == 1 and len(voters) == 1:
+            return True  # a second member for a lone one (etcd: restoring a cluster)
+        return started >= (len(voters) + 1) // 2 + 1
+
+    def ready_to_remove_voter(self, member_id: int) -> bool:
+        rest = [m for m in self._voters() if m.id != member_id]
+        return sum(1 for m in rest if m.name) >= len(rest) // 2 + 1
+
+    def ready_to_promote(self) -> bool:
+        """The learner counts as a started voter of the configuration it joins."""
+        voters = self._voters()
+        return 1 + sum(1 for m in voters if m.name) >= (len(voters) + 1) // 2 + 1
 
     # --- changes (the applier calls these with the apply batch's transaction) --------
 

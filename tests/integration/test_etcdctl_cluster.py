@@ -81,3 +81,40 @@ def test_raft_index_and_term_move_as_etcds(fresh_pair: Pair) -> None:
     for side in (fresh_pair.subject, fresh_pair.reference):
         side.server.restart()
     _same_raft_position(fresh_pair)
+
+
+def _member_changes(side: Side) -> list[tuple[int, str]]:
+    """(exit code, gRPC code and error) of each step; a learner added here is removed again."""
+    own = f"{side.ctl.json('member', 'list')['header']['member_id']:x}"
+    steps: list[tuple[int, str]] = []
+
+    def step(*args: str) -> str:
+        result = side.run(*args)
+        codes = " ".join(re.findall(r"code = \w+", result.stderr))  # from the retry log
+        steps.append((result.code, f"{codes} | {side.normalize(result)[2]}"))
+        return result.stdout
+
+    step("member", "remove", own)  # the lone member: refused, it keeps serving
+    # Peer URLs as etcd's NewURLs takes them: any port text, no path.
+    step("member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:1/path")
+    added = step("member", "add", "l1", "--learner", "--peer-urls=http://127.0.0.1:99999")
+    learner = re.search(r"Member +([0-9a-f]+) added", added)
+    assert learner is not None, added
+    step("member", "remove", learner.group(1))
+    # A voter that never starts: the next voter, or removing any other, needs it.
+    step("member", "add", "v2", "--peer-urls=http://127.0.0.1:5")
+    step("member", "add", "v3", "--peer-urls=http://127.0.0.1:6")
+    step("member", "remove", "1")
+    return steps
+
+
+def test_member_changes_refused_as_etcds(fresh_pair: Pair) -> None:
+    """etcd's strict reconfiguration check (a change the started members could not carry
+    is refused) and its peer URL rules."""
+    ours, theirs = _member_changes(fresh_pair.subject), _member_changes(fresh_pair.reference)
+    assert ours == theirs
+    assert ours[0] == (
+        1,
+        "code = Unknown | Error: etcdserver: re-configuration failed due to not enough "
+        "started members",
+    )

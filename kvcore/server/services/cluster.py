@@ -10,7 +10,7 @@ from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.raft.types import ConfChangeType
 from kvcore.server import ids
 from kvcore.server.etcdserver import EtcdServer
-from kvcore.server.membership import Member, check_peer_urls
+from kvcore.server.membership import Member, parse_peer_urls
 from kvcore.transport import CallContext
 
 # etcd allows one learner at a time (--max-learners defaults to 1).
@@ -39,9 +39,10 @@ class ClusterService:
     async def member_add(
         self, request: pb.MemberAddRequest, ctx: CallContext
     ) -> pb.MemberAddResponse:
-        urls = list(request.peerURLs)
-        check_peer_urls(urls)
+        urls = parse_peer_urls(request.peerURLs)
         table = self._server.membership
+        if not request.isLearner and not table.ready_to_add_voter():
+            raise errors.MEMBER_NOT_ENOUGH_STARTED
         if table.with_peer_url(urls) is not None:
             raise errors.PEER_URL_EXIST
         if request.isLearner and sum(m.is_learner for m in table.members()) >= MAX_LEARNERS:
@@ -58,7 +59,12 @@ class ClusterService:
     async def member_remove(
         self, request: pb.MemberRemoveRequest, ctx: CallContext
     ) -> pb.MemberRemoveResponse:
-        if self._server.membership.get(request.ID) is None:
+        table = self._server.membership
+        member = table.get(request.ID)
+        learner = member is not None and member.is_learner
+        if not learner and not table.ready_to_remove_voter(request.ID):
+            raise errors.MEMBER_NOT_ENOUGH_STARTED
+        if member is None:
             raise errors.MEMBER_NOT_FOUND
         await self._server.propose_conf_change(ConfChangeType.REMOVE_NODE, request.ID)
         return pb.MemberRemoveResponse(header=self._header(), members=self._members())
@@ -66,7 +72,9 @@ class ClusterService:
     async def member_update(
         self, request: pb.MemberUpdateRequest, ctx: CallContext
     ) -> pb.MemberUpdateResponse:
-        check_peer_urls(list(request.peerURLs))
+        # etcd takes any strings here (and its transport then fails on a peer's bad
+        # URL); kvcore checks them as for an added member.
+        parse_peer_urls(request.peerURLs)
         if self._server.membership.get(request.ID) is None:
             raise errors.MEMBER_NOT_FOUND
         await self._server.propose(InternalRaftRequest(member_update=request))
@@ -81,6 +89,8 @@ class ClusterService:
         if not member.is_learner:
             raise errors.MEMBER_NOT_LEARNER
         self._check_learner_ready(request.ID)
+        if not self._server.membership.ready_to_promote():
+            raise errors.MEMBER_NOT_ENOUGH_STARTED
         await self._server.propose_conf_change(ConfChangeType.ADD_NODE, request.ID, promote=True)
         return pb.MemberPromoteResponse(header=self._header(), members=self._members())
 
