@@ -53,12 +53,11 @@ def test_unknown_lease_fails_before_writing(kv: InProcessKV) -> None:
 @pytest.mark.parametrize(
     "request_",
     [
-        pb.RangeRequest(key=b"a", sort_order=3),
         pb.RangeRequest(key=b"a", sort_target=5),
-        pb.RangeRequest(key=b"a", sort_order=-1),
+        pb.RangeRequest(key=b"a", sort_target=-1, sort_order=3),
     ],
 )
-def test_sort_values_outside_the_enums(request_: pb.RangeRequest) -> None:
+def test_sort_targets_outside_the_enum(request_: pb.RangeRequest) -> None:
     with pytest.raises(errors.EtcdError) as raised:
         kv_validate.check_range(request_)
     assert raised.value == errors.INVALID_SORT_OPTION

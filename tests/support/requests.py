@@ -52,10 +52,11 @@ def _bytes_fields(fields: dict[str, Any], *names: str) -> dict[str, Any]:
 def rng(key: Bytes, range_end: Bytes | None = None, **fields: Any) -> Step:
     if range_end is not None:
         fields["range_end"] = range_end
-    if "sort_order" in fields:
-        fields["sort_order"] = rpc_pb2.RangeRequest.SortOrder.Value(fields["sort_order"])
-    if "sort_target" in fields:
-        fields["sort_target"] = rpc_pb2.RangeRequest.SortTarget.Value(fields["sort_target"])
+    # Enum values by name; a number (one outside the enum too) goes as it is.
+    if isinstance(order := fields.get("sort_order"), str):
+        fields["sort_order"] = rpc_pb2.RangeRequest.SortOrder.Value(order)
+    if isinstance(target := fields.get("sort_target"), str):
+        fields["sort_target"] = rpc_pb2.RangeRequest.SortTarget.Value(target)
     fields = _bytes_fields(fields, "range_end")
     return Step("Range", rpc_pb2.RangeRequest(key=b(key), **fields))
 
