@@ -23,7 +23,7 @@ def hash_kv(txn: ReadTxn, rev: int, compact_rev: int, keep: set[Revision]) -> in
     """CRC-32C of the key bucket's history with main revision <= ``rev``, as ``txn``
     sees it; ``keep`` is ``index.keep(rev)`` taken with the same view."""
     crc = crc32c(schema.KEY.encode())
-    end = Revision(rev + 1, 0).to_bytes()
+    end = Revision(max(rev + 1, 0), 0).to_bytes()  # a negative rev hashes no version
     for key, value in txn.range(schema.KEY, b"", end):
         if keep:
             revision = Revision.from_bytes(key)

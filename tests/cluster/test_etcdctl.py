@@ -162,3 +162,13 @@ def test_move_leader_rpc_on_a_follower(led_by_n1: tuple[Side, Side]) -> None:
 def test_move_leader_rpc_to_an_unknown_member(led_by_n1: tuple[Side, Side]) -> None:
     answer = same(led_by_n1, lambda s: raw_move(s.cluster["n1"], UNKNOWN_MEMBER_ID))
     assert answer.startswith("error "), answer
+
+
+def test_move_leader_rpc_answer(led_by_n1: tuple[Side, Side]) -> None:
+    """A moved leadership is answered with an empty MoveLeaderResponse (no header)."""
+
+    def answer(side: Side) -> str:
+        target = side.cluster.member_id(side.cluster["n2"])
+        return raw_move(side.cluster["n1"], target)
+
+    assert same(led_by_n1, answer) == ""

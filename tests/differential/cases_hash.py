@@ -15,7 +15,7 @@ HISTORY = [
 ]
 
 SCENARIOS: list[Scenario] = [
-    ("hash-empty-store", [hash_kv(), hash_kv(1), hash_kv(2)]),
+    ("hash-empty-store", [hash_kv(), hash_kv(1), hash_kv(2), hash_kv(-1)]),
     (
         "hash-by-revision",
         [*HISTORY, *(hash_kv(rev) for rev in range(8)), hash_kv(8)],
@@ -30,6 +30,7 @@ SCENARIOS: list[Scenario] = [
             hash_kv(3),
             hash_kv(4),
             hash_kv(5),
+            hash_kv(-4),
             compact(5, physical=True),
             hash_kv(),
             hash_kv(6),

@@ -62,7 +62,7 @@ class MaintenanceService:
                     await asyncio.sleep(_TRANSFER_POLL_SECONDS)
         except TimeoutError:
             raise errors.TIMEOUT_LEADER_TRANSFER from None
-        return pb.MoveLeaderResponse(header=server.header())
+        return pb.MoveLeaderResponse()  # etcd's carries no header
 
     async def defragment(
         self, request: pb.DefragmentRequest, ctx: CallContext
@@ -78,7 +78,7 @@ class MaintenanceService:
             )
             self._defragmentation.add_done_callback(_log_failure)
         await asyncio.shield(self._defragmentation)
-        return pb.DefragmentResponse(header=self._server.header())
+        return pb.DefragmentResponse()  # etcd's carries no header
 
     async def hash(self, request: pb.HashRequest, ctx: CallContext) -> pb.HashResponse:
         header = self._server.header()
@@ -92,8 +92,9 @@ class MaintenanceService:
     async def hash_kv(self, request: pb.HashKVRequest, ctx: CallContext) -> pb.HashKVResponse:
         store = self._server.store
         compact_rev = store.compact_revision
-        # As etcd: a revision asked for must lie above the compaction, 0 means now.
-        if request.revision and request.revision <= compact_rev:
+        # As etcd: a revision asked for must lie above the compaction, 0 means now (and
+        # a negative one hashes no version at all).
+        if 0 < request.revision <= compact_rev:
             raise errors.COMPACTED
         rev = request.revision or store.current_revision
         if rev > store.current_revision:
