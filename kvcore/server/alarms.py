@@ -59,10 +59,13 @@ class AlarmStore:
         if request.action == pb.AlarmRequest.GET:
             response.alarms.extend(self.get(request.alarm))
         elif request.action == pb.AlarmRequest.ACTIVATE:
-            if request.alarm != pb.AlarmType.NONE:
+            # Any type is kept, NONE too, as etcd keeps it; only member 0's NONE, an
+            # empty key (which crashes etcd), is not.
+            key = member.SerializeToString()
+            if key:
                 if entry not in self._active:
                     self._active.add(entry)
-                    btx.put(schema.ALARM, member.SerializeToString(), b"")
+                    btx.put(schema.ALARM, key, b"")
                 response.alarms.append(member)
         elif request.action == pb.AlarmRequest.DEACTIVATE and entry in self._active:
             self._active.discard(entry)
@@ -80,5 +83,10 @@ class AlarmStore:
             raise errors.NO_SPACE
 
     def status_errors(self) -> list[str]:
-        """Status.errors entries, each as etcd prints an AlarmMember (gogo's compact text)."""
-        return [f"memberID:{m.memberID} alarm:{pb.AlarmType.Name(m.alarm)} " for m in self.get()]
+        """Status.errors entries, each as etcd prints an AlarmMember (gogo's compact text,
+        which leaves out zero fields)."""
+        return [
+            (f"memberID:{m.memberID} " if m.memberID else "")
+            + (f"alarm:{pb.AlarmType.Name(m.alarm)} " if m.alarm else "")
+            for m in self.get()
+        ]

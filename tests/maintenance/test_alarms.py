@@ -122,3 +122,23 @@ def test_alarm_survives_restart(nodes: NodeFactory) -> None:
 @pytest.fixture
 def fresh_pair_servers(nodes: NodeFactory) -> tuple[Server, Server]:
     return nodes.start("kvcore"), nodes.start("etcd")
+
+
+def _odd_alarm_scenario(server: Server) -> list[str]:
+    """An alarm of type NONE for some member: kept and listed, yet it forbids nothing."""
+    ctl = server.etcdctl()
+    seen = [str(alarm(server, pb.AlarmRequest.ACTIVATE, pb.AlarmType.NONE, 12345))]
+    seen.append(_outcome(ctl.run("alarm", "list")))
+    seen.append(str(put(server, b"k", b"v")))
+    (status,) = ctl.json("endpoint", "status")
+    seen.append(repr(status["Status"].get("errors")))
+    seen.append(str(alarm(server, pb.AlarmRequest.DEACTIVATE, pb.AlarmType.NONE, 12345)))
+    seen.append(_outcome(ctl.run("alarm", "list")))
+    return seen
+
+
+def test_alarm_of_type_none_like_etcd(fresh_pair_servers: tuple[Server, Server]) -> None:
+    kvcore, etcd = fresh_pair_servers
+    expected = _odd_alarm_scenario(etcd)
+    assert expected[1] == "memberID:<id> \n"  # listed (gogo's text leaves out NONE)
+    assert _odd_alarm_scenario(kvcore) == expected
