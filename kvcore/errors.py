@@ -54,6 +54,13 @@ class EtcdError(Exception):
         return f"EtcdError({self.code.name}, {self.message!r})"
 
 
+def message_too_large(size: int, limit: int) -> EtcdError:
+    """A request message over the server's receive limit, in grpc-go's words."""
+    return EtcdError(
+        Code.RESOURCE_EXHAUSTED, f"grpc: received message larger than max ({size} vs. {limit})"
+    )
+
+
 def _e(code: Code, message: str) -> EtcdError:
     return EtcdError(code, message)
 
@@ -71,7 +78,7 @@ TOO_MANY_OPS = _e(_INVALID, "etcdserver: too many operations in txn request")
 DUPLICATE_KEY = _e(_INVALID, "etcdserver: duplicate key given in txn request")
 COMPACTED = _e(Code.OUT_OF_RANGE, "etcdserver: mvcc: required revision has been compacted")
 FUTURE_REV = _e(Code.OUT_OF_RANGE, "etcdserver: mvcc: required revision is a future revision")
-# etcd 3.6 rejects sort values outside the enums with this; 3.4 and 3.5 crash on them.
+# etcd 3.6 rejects a sort target outside the enum with this; 3.4 and 3.5 crash on one.
 INVALID_SORT_OPTION = _e(_INVALID, "etcdserver: invalid sort option")
 NO_SPACE = _e(Code.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded")
 

@@ -17,20 +17,22 @@ import grpc
 from google.protobuf import descriptor, message_factory
 
 from kvcore import metrics
-from kvcore.errors import Code, EtcdError
+from kvcore.errors import Code, EtcdError, message_too_large
 from kvcore.transport import CallContext, Services, handler_name
 
 log = logging.getLogger(__name__)
 
 
 def generic_handlers(
-    files: Iterable[descriptor.FileDescriptor], services: Services
+    files: Iterable[descriptor.FileDescriptor], services: Services, max_receive: int
 ) -> list[grpc.GenericRpcHandler]:
-    """One gRPC generic handler per service that ``services`` implements."""
+    """One gRPC generic handler per service that ``services`` implements; a request
+    message over ``max_receive`` bytes fails its call as etcd's grpc-go fails it (the
+    server's own grpc limit must lie above: ``receive_ceiling``)."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for method, fn in bound_methods(files, services):
         by_service.setdefault(method.containing_service.full_name, {})[method.name] = (
-            _method_handler(method, fn)
+            _method_handler(method, fn, max_receive)
         )
     return [grpc.method_handlers_generic_handler(name, methods)
             for name, methods in by_service.items()]
@@ -52,22 +54,65 @@ def bound_methods(
                     yield method, fn
 
 
-def _method_handler(method: descriptor.MethodDescriptor, fn: Callable) -> grpc.RpcMethodHandler:
+def receive_ceiling(max_receive: int) -> int:
+    """grpc's own receive limit for a server whose handlers enforce ``max_receive``:
+    above it, so that etcd's limit fails a call with etcd's text; past this one, grpc
+    core refuses the message itself (same code, its own words)."""
+    return max(4 * max_receive, 64 * 1024 * 1024)
+
+
+class _Oversized:
+    """Stands for a request message over the limit, for the handler to fail."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.error = message_too_large(size, limit)
+
+
+def _bounded(parse: Callable[[bytes], Any], limit: int) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        return _Oversized(len(data), limit) if len(data) > limit else parse(data)
+
+    return deserialize
+
+
+async def _bounded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        if type(request) is _Oversized:
+            raise request.error
+        yield request
+
+
+def _method_handler(
+    method: descriptor.MethodDescriptor, fn: Callable, max_receive: int
+) -> grpc.RpcMethodHandler:
     kind = metrics.rpc_type(method.client_streaming, method.server_streaming)
     counts = metrics.rpc_counts(method.containing_service.full_name, method.name, kind)
     request_cls = message_factory.GetMessageClass(method.input_type)
     response_cls = message_factory.GetMessageClass(method.output_type)
     codec: dict[str, Any] = {
-        "request_deserializer": request_cls.FromString,
+        "request_deserializer": _bounded(request_cls.FromString, max_receive),
         "response_serializer": response_cls.SerializeToString,
     }
-    if method.client_streaming and method.server_streaming:
-        return grpc.stream_stream_rpc_method_handler(_streaming(fn, counts), **codec)
+    streamed = method.client_streaming
     if method.server_streaming:
-        return grpc.unary_stream_rpc_method_handler(_streaming(fn, counts), **codec)
-    if method.client_streaming:
-        return grpc.stream_unary_rpc_method_handler(_unary(fn, counts), **codec)
-    return grpc.unary_unary_rpc_method_handler(_unary(fn, counts), **codec)
+        call = _streaming(fn, counts, streamed)
+        if streamed:
+            return grpc.stream_stream_rpc_method_handler(call, **codec)
+        return grpc.unary_stream_rpc_method_handler(call, **codec)
+    if streamed:
+        return grpc.stream_unary_rpc_method_handler(_unary(fn, counts, streamed), **codec)
+    return grpc.unary_unary_rpc_method_handler(_unary(fn, counts, streamed), **codec)
+
+
+def _admitted(request_or_iterator: Any, streamed: bool) -> Any:
+    """The call's request, or its request stream, with oversized messages raised."""
+    if streamed:
+        return _bounded_stream(request_or_iterator)
+    if type(request_or_iterator) is _Oversized:
+        raise request_or_iterator.error
+    return request_or_iterator
 
 
 class _GrpcCallContext:
@@ -108,13 +153,14 @@ async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.
     await ctx.abort(grpc.StatusCode[code.name], message)
 
 
-def _unary(fn: Callable, counts: metrics.RpcCounts):
-    """Also serves client-streaming RPCs: ``fn`` then takes the request iterator."""
+def _unary(fn: Callable, counts: metrics.RpcCounts, streamed: bool):
+    """Also serves client-streaming RPCs (``streamed``): ``fn`` then takes the request
+    iterator."""
 
     async def call(request, ctx: grpc.aio.ServicerContext):
         counts.start()
         try:
-            response = await fn(request, _GrpcCallContext(ctx))
+            response = await fn(_admitted(request, streamed), _GrpcCallContext(ctx))
         except grpc.aio.AbortError:
             raise
         except asyncio.CancelledError:
@@ -128,13 +174,17 @@ def _unary(fn: Callable, counts: metrics.RpcCounts):
     return call
 
 
-def _streaming(fn: Callable[[Any, CallContext], AsyncIterator], counts: metrics.RpcCounts):
-    """Server-streaming and bidirectional RPCs: ``fn`` returns an async iterator."""
+def _streaming(
+    fn: Callable[[Any, CallContext], AsyncIterator], counts: metrics.RpcCounts, streamed: bool
+):
+    """Server-streaming and bidirectional (``streamed``) RPCs: ``fn`` returns an async
+    iterator."""
 
     async def call(request_or_iterator, ctx: grpc.aio.ServicerContext):
         counts.start()
         try:
-            async for response in fn(request_or_iterator, _GrpcCallContext(ctx)):
+            requests = _admitted(request_or_iterator, streamed)
+            async for response in fn(requests, _GrpcCallContext(ctx)):
                 yield response
         except grpc.aio.AbortError:
             raise

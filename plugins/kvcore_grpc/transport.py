@@ -19,7 +19,7 @@ from .binding import bind_and_start, check_free, with_port
 from .frontend import Frontend
 from .peer_members import fetch_members
 from .peer_network import GrpcPeerNetwork
-from .services import generic_handlers
+from .services import generic_handlers, receive_ceiling
 from .tls import channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
@@ -106,12 +106,14 @@ class GrpcServer:
             self._frontend = Frontend(self.address, self._services, opts, self._max_recv)
             await self._frontend.start()
             return
-        handlers = generic_handlers(API_FILES, self._services)
+        handlers = generic_handlers(API_FILES, self._services, self._max_recv)
         credentials = server_credentials(opts.tls) if opts.tls else None
         address = self.address
         try:
             for _ in range(opts.accept_loops):
-                server = grpc.aio.server(options=server_options(opts, self._max_recv, shared))
+                server = grpc.aio.server(
+                    options=server_options(opts, receive_ceiling(self._max_recv), shared)
+                )
                 server.add_generic_rpc_handlers(handlers)
                 port = await bind_and_start(server, address, "clients", credentials)
                 address = with_port(address, port)  # an ephemeral port: all share the one
