@@ -10,8 +10,9 @@
   as etcd's gateway fails it, with code Unknown), and one that does not decode later
   ends the requests, as the gateway's CloseSend does. Responses stream as above.
 
-The ``Authorization`` header reaches handlers as the ``token`` metadata; headers named
-``Grpc-Metadata-<key>`` as ``<key>``, as grpc-gateway forwards them.
+The ``Authorization`` header reaches handlers as the ``authorization`` metadata, and
+headers named ``Grpc-Metadata-<key>`` as ``<key>``, as grpc-gateway forwards them (the
+token is read from ``token``, else ``authorization``, as etcd reads it).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class HttpCallContext:
         for name, value in self._request.headers.items():
             key = name.lower()
             if key == "authorization":
-                found["token"] = value
+                found.setdefault(key, value)
             elif key.startswith(_METADATA_PREFIX):
                 found[key[len(_METADATA_PREFIX) :]] = value
         return found

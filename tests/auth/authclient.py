@@ -25,11 +25,14 @@ class AuthClient:
             "Maintenance": rpc_pb2_grpc.MaintenanceStub(self._channel),
         }
 
-    def call(self, method: str, request: Message, token: str | None = None) -> Outcome:
-        """``method`` is "Service.Rpc", e.g. "KV.Range"."""
+    def call(
+        self, method: str, request: Message, token: str | None = None, key: str = "token"
+    ) -> Outcome:
+        """``method`` is "Service.Rpc", e.g. "KV.Range"; ``token`` goes as metadata
+        ``key``."""
         service, rpc = method.split(".")
         fn: Any = getattr(self._stubs[service], rpc)
-        metadata = [("token", token)] if token is not None else None
+        metadata = [(key, token)] if token is not None else None
         try:
             return fn(request, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
         except grpc.RpcError as exc:

@@ -17,8 +17,10 @@ from support.servers import NodeFactory
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 
-def _post(base: str, path: str, body: dict[str, Any], token: str | None) -> tuple[int, Any]:
-    answer = post(base, path, body, {"Authorization": token} if token else None)
+def _post(
+    base: str, path: str, body: dict[str, Any], token: str | None, header: str = "Authorization"
+) -> tuple[int, Any]:
+    answer = post(base, path, body, {header: token} if token else None)
     return answer.status, answer.json()
 
 
@@ -26,8 +28,10 @@ def _story(base: str) -> list[Any]:
     seen: list[Any] = []
     tokens: dict[str, str] = {}
 
-    def call(path: str, body: dict[str, Any], as_user: str | None = None) -> Any:
-        status, answer = _post(base, path, body, tokens.get(as_user or ""))
+    def call(
+        path: str, body: dict[str, Any], as_user: str | None = None, header: str = "Authorization"
+    ) -> Any:
+        status, answer = _post(base, path, body, tokens.get(as_user or ""), header)
         if "token" in answer:
             answer["token"] = "<token>"
         seen.append([path, as_user, status, json_without_ids(answer)])
@@ -64,6 +68,9 @@ def _story(base: str) -> list[Any]:
     call("/v3/auth/role/get", {"role": "r"}, "root")
     call("/v3/auth/user/get", {"name": "u"}, "u")
     call("/v3/kv/range", {"key": b64("k")}, "root")
+    # The token as gRPC metadata: "token", else "authorization", as etcd reads it.
+    call("/v3/kv/range", {"key": b64("other")}, "u", "Grpc-Metadata-Token")
+    call("/v3/kv/range", {"key": b64("k")}, "u", "Grpc-Metadata-Authorization")
     call("/v3/auth/disable", {}, "u")
     call("/v3/auth/disable", {}, "root")
     return seen

@@ -59,6 +59,10 @@ def _token_story(server: Server) -> list[str]:
         user = client.token("u", "upw")
         seen.append(failure(client.call("KV.Put", pb.PutRequest(key=b"k", value=b"1"), user)))
         seen.append(failure(client.call("KV.Range", RANGE_K, token=user)))
+        # etcd reads the token from "authorization" metadata too ("token" first).
+        seen.append(failure(client.call("KV.Range", RANGE_K, user, key="authorization")))
+        other = pb.RangeRequest(key=b"other")
+        seen.append(failure(client.call("KV.Range", other, user, key="authorization")))
         # The password changes: tokens given before are no longer valid.
         change = pb.AuthUserChangePasswordRequest(name="u", password="new")
         seen.append(failure(client.call("Auth.UserChangePassword", change, root)))

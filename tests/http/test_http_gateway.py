@@ -141,7 +141,7 @@ def test_headers_become_metadata():
 
     serve({"etcdserverpb.Lease": lease}, scenario)
     [(metadata, peer)] = lease.seen
-    assert metadata == {"token": "tok", "hasleader": "true"}
+    assert metadata == {"authorization": "tok", "hasleader": "true"}
     assert peer.startswith(f"ipv4:{HOST}:")
 
 

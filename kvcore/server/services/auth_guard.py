@@ -26,7 +26,19 @@ from kvcore.server import kv_apply
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.transport import CallContext
 
-TOKEN_KEY = "token"
+# etcd reads the token from the "token" metadata, else from "authorization" (the name
+# its gateway's clients send it under).
+TOKEN_KEYS = ("token", "authorization")
+
+
+def token_of(ctx: CallContext) -> str | None:
+    metadata = ctx.metadata
+    for key in TOKEN_KEYS:
+        token = metadata.get(key)
+        if token is not None:
+            return token
+    return None
+
 
 # (service, handler) pairs that need the root role at the API layer.
 _ADMIN_CALLS = frozenset(
@@ -82,7 +94,7 @@ async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
     """The caller a call's token names, else the common name of its verified client
     certificate (etcd's client-cert auth), else None. A token is valid on a member once
     it has applied the entry that made it: wait for that first."""
-    token = ctx.metadata.get(TOKEN_KEY)
+    token = token_of(ctx)
     index = token_index(token) if token is not None else None
     if index is not None:
         try:
@@ -96,7 +108,7 @@ async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
 def caller_now(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
     """:func:`caller_of` without waiting: for checks made later in a call that
     :func:`caller_of` admitted (a token it accepted is applied here by then)."""
-    token = ctx.metadata.get(TOKEN_KEY)
+    token = token_of(ctx)
     if token is None:
         common_name = getattr(ctx, "common_name", "")  # optional (see CallContext)
         return AuthInfo(common_name, server.auth.revision) if common_name else None
@@ -165,7 +177,7 @@ class AuthGuard:
         auth = self._server.auth
 
         async def guarded(request: Any, ctx: CallContext) -> Any:
-            if not auth.enabled and TOKEN_KEY not in ctx.metadata:
+            if not auth.enabled and token_of(ctx) is None:
                 return await handler(request, ctx)  # nothing to check: the common case
             info, reads = await self._admit(ctx, admin, local_read, request)
             token = CALLER.set(info)
