@@ -5,7 +5,8 @@ fields at their default left out, int64 as strings, bytes as base64, enums by na
 compact, with ``<``, ``>`` and ``&`` escaped as Go escapes them. Read: either the proto
 or the camel-case name, int64 as a number or a string, enums by name or number, unknown
 fields ignored; bytes only as standard base64 with its padding, and enums only by a
-name they have (Go's decoder refuses what Python's would let through).
+name they have (Go's decoder refuses what Python's would let through); a body's first
+JSON value is the request, and what follows it is not read.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def _base64_error(text: str) -> int | None:
     data = text.replace("\r", "").replace("\n", "")
     try:
         binascii.a2b_base64(data, strict_mode=True)
-        return None
+        if len(data) % 4 == 0:  # strict mode still lets extra "=" through
+            return None
     except binascii.Error:
         pass  # find where, as Go tells it
     body = data.rstrip("=")
@@ -146,14 +148,23 @@ def decode_value(value: Any, cls: type[Message]) -> Message:
     return message
 
 
+_DECODER = json.JSONDecoder()
+_JSON_SPACE = " \t\r\n"
+
+
 def decode(body: bytes, cls: type[Message]) -> Message:
-    """A request message from a whole body (an empty body is the empty message)."""
-    if not body.strip():
+    """A request message from a body's first JSON value, as Go's decoder reads it (an
+    empty body is the empty message; what follows the value is left unread)."""
+    try:
+        text = body.decode().lstrip(_JSON_SPACE)
+    except UnicodeDecodeError as exc:
+        raise BadRequestBody(str(exc)) from None
+    if not text:
         return cls()
     try:
-        value = json.loads(body)
-    except ValueError as exc:  # also bad UTF-8
-        raise BadRequestBody(str(exc)) from None
+        value, _ = _DECODER.raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequestBody("unexpected EOF" if exc.pos >= len(text) else str(exc)) from None
     return decode_value(value, cls)
 
 

@@ -47,9 +47,10 @@ class Endpoints:
 
     async def health(self, request: web.Request) -> web.Response:
         healthy = await self._healthy()
+        body = _compact({"health": "true" if healthy else "false"})
         return web.Response(
             status=200 if healthy else 503,
-            body=_compact({"health": "true" if healthy else "false"}),
+            body=body if healthy else body + b"\n",  # the latter through Go's http.Error
             headers={"Content-Type": _HEALTH_CONTENT_TYPE},
         )
 

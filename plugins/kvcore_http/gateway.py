@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from google.protobuf.message import Message
 
-from kvcore.errors import Code, EtcdError
+from kvcore.errors import Code, EtcdError, message_too_large
 
 from . import codec
 from .routes import Route
@@ -81,6 +81,11 @@ def handler_for(route: Route, max_message_bytes: int) -> Handler:
     return functools.partial(_unary, route, max_message_bytes)
 
 
+# The gRPC server's header metadata, which grpc-gateway passes on with a call's answer
+# (a failed call's comes as a trailer, which is left out here).
+_CALL_HEADERS = {"Grpc-Metadata-Content-Type": "application/grpc"}
+
+
 def _error(code: Code, message: str) -> web.Response:
     return web.Response(
         status=codec.HTTP_STATUS[code],
@@ -92,9 +97,7 @@ def _error(code: Code, message: str) -> web.Response:
 def _check_size(message: Message, limit: int) -> Message:
     size = message.ByteSize()
     if size > limit:
-        raise EtcdError(
-            Code.RESOURCE_EXHAUSTED, f"grpc: received message larger than max ({size} vs. {limit})"
-        )
+        raise message_too_large(size, limit)
     return message
 
 
@@ -129,7 +132,7 @@ async def _unary(route: Route, limit: int, request: web.Request) -> web.StreamRe
         counts.finish(code)
         return _error(code, text)
     counts.finish(Code.OK)
-    return web.Response(body=codec.encode(response), content_type=JSON)
+    return web.Response(body=codec.encode(response), content_type=JSON, headers=_CALL_HEADERS)
 
 
 async def _server_streaming(route: Route, limit: int, request: web.Request) -> web.StreamResponse:
@@ -155,15 +158,16 @@ async def _stream(route: Route, request: web.Request, arg: Any) -> web.StreamRes
     counts = route.counts
     response: web.StreamResponse | None = None
 
-    async def start(status: int) -> web.StreamResponse:
-        answer = web.StreamResponse(status=status, headers={"Content-Type": JSON})
+    async def start(status: int, called: bool = True) -> web.StreamResponse:
+        headers = {"Content-Type": JSON, **(_CALL_HEADERS if called else {})}
+        answer = web.StreamResponse(status=status, headers=headers)
         answer.enable_chunked_encoding()
         await answer.prepare(request)
         return answer
 
     if route.unimplemented is not None:
         code, text = route.unimplemented.code, route.unimplemented.message
-        response = await start(codec.HTTP_STATUS[code])
+        response = await start(codec.HTTP_STATUS[code], called=False)
         await response.write(codec.stream_error_body(code, text))
         await response.write_eof()
         return response

@@ -35,13 +35,23 @@ class HttpTransport:
 
 @web.middleware
 async def _go_style_errors(request: web.Request, handler: gateway.Handler) -> web.StreamResponse:
-    """404 and 405 with the plain bodies Go's HTTP server writes."""
+    """What etcd's access controller and muxes answer before any handler: 200 to a CORS
+    preflight (OPTIONS, any path); 404 and 405 with the plain bodies Go writes (the
+    gateway's own under /v3/, Go's mux's elsewhere)."""
+    if request.method == "OPTIONS":
+        return web.Response(status=200)
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return web.Response(status=404, text="Not Found\n")
+        gateway_path = request.path.startswith(("/v3/", "/v3beta/"))
+        return web.Response(status=404, text="Not Found\n" if gateway_path else _GO_NOT_FOUND)
     except web.HTTPMethodNotAllowed:
         return web.Response(status=405, text="Method Not Allowed\n")
+
+
+_GO_NOT_FOUND = "404 page not found\n"
+# etcd still serves its gateway's old prefix, as the same paths under /v3/.
+_OLD_PREFIX = "/v3beta/"
 
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
@@ -62,7 +72,9 @@ class HttpServer:
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=self._max_body, middlewares=[_go_style_errors])
         for route in routes.bind(self._services):
-            app.router.add_post(route.path, gateway.handler_for(route, self._max_message))
+            handler = gateway.handler_for(route, self._max_message)
+            app.router.add_post(route.path, handler)
+            app.router.add_post(route.path.replace("/v3/", _OLD_PREFIX, 1), handler)
         Endpoints(self._services).add_to(app)
         app.on_response_prepare.append(_cors)
         return app

@@ -162,7 +162,9 @@ def test_undecodable_bodies(both, body):
     assert ours.json()["error"] == ours.json()["message"]
 
 
-@pytest.mark.parametrize("key", ["Zm8", "Zm8=", "_-8=", "Zm 8=", "Zm9v!", "Zm8=\n", "Zg==="])
+@pytest.mark.parametrize(
+    "key", ["Zm8", "Zm8=", "_-8=", "Zm 8=", "Zm9v!", "Zm8=\n", "Zg===", "Zm9v=", "Zm9v=="]
+)
 def test_base64_as_go_reads_it(both, key):
     """Standard base64 with padding only, and Go's words for what is not."""
     same(both, "/v3/kv/range", {"key": key})
@@ -181,10 +183,57 @@ def test_empty_and_null_bodies_are_empty_requests(both):
         assert ours.json()["message"] == "etcdserver: key is not provided"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"key":"Zm9v"}{"key":"YmFy"}',  # Go's decoder reads the first value only
+        b'{"key":"Zm9v"} and more',
+        b' \n{"key":"Zm9v"}',
+        b'{"key":',
+    ],
+)
+def test_bodies_read_as_go_reads_them(both, body):
+    ours, theirs = (request(base + "/v3/kv/range", body) for base in both)
+    assert _shape(ours) == _shape(theirs)
+
+
 def test_wrong_method_and_unknown_path(both):
-    for path, body in (("/v3/kv/range", None), ("/v3/kv/nosuch", b"{}")):
+    for path, body in (
+        ("/v3/kv/range", None),
+        ("/v3/kv/nosuch", b"{}"),
+        ("/v3beta/kv/nosuch", b"{}"),
+        ("/nosuch", None),
+        ("/", None),
+    ):
         ours, theirs = (request(base + path, body) for base in both)
-        assert (ours.status, ours.body) == (theirs.status, theirs.body)
+        assert (ours.status, ours.body) == (theirs.status, theirs.body), path
+
+
+def test_old_gateway_prefix(both):
+    same(both, "/v3beta/kv/range", {"key": b64("a/1")})
+
+
+CORS = (
+    "access-control-allow-origin",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+)
+
+
+@pytest.mark.parametrize("path", ["/v3/kv/range", "/health", "/nosuch"])
+def test_cors_preflight(both, path):
+    headers = {"Origin": "http://example.com", "Access-Control-Request-Method": "POST"}
+    ours, theirs = (request(base + path, None, headers, "OPTIONS") for base in both)
+    assert (ours.status, ours.body) == (theirs.status, theirs.body) == (200, b"")
+    assert [ours.headers.get(h) for h in CORS] == [theirs.headers.get(h) for h in CORS]
+
+
+def test_grpc_metadata_header_once_a_call_is_made(both):
+    """grpc-gateway passes the gRPC server's header metadata on with an answer."""
+    header = "grpc-metadata-content-type"
+    for body in (b'{"key":"Zm9v"}', b"{}", b"notjson"):
+        ours, theirs = (request(base + "/v3/kv/range", body) for base in both)
+        assert ours.headers.get(header) == theirs.headers.get(header), body
 
 
 def test_maintenance_and_cluster_shapes(both):

@@ -72,8 +72,8 @@ def test_health(leader: int, alarms: int, read_fails: bool, healthy: bool):
     if healthy:
         assert _health(services) == (200, b'{"health":"true"}')
     else:
-        assert _health(services) == (503, b'{"health":"false"}')
+        assert _health(services) == (503, b'{"health":"false"}\n')  # Go's http.Error
 
 
 def test_a_node_without_status_is_not_healthy():
-    assert _health({}) == (503, b'{"health":"false"}')
+    assert _health({}) == (503, b'{"health":"false"}\n')

@@ -11,7 +11,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ class Answer:
     status: int
     body: bytes
     content_type: str
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -72,15 +73,26 @@ class Answer:
         return [json.loads(line) for line in self.body.splitlines() if line.strip()]
 
 
-def request(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
-    """POST ``body`` (GET without one); HTTP errors are answers too."""
-    req = urllib.request.Request(url, data=body, headers=headers or {})
+def request(
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> Answer:
+    """POST ``body`` (GET without one, unless ``method`` says); HTTP errors are answers
+    too."""
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECONDS) as resp:
-            return Answer(resp.status, resp.read(), resp.headers.get("Content-Type", ""))
+            return _answer(resp.status, resp.read(), resp.headers)
     except urllib.error.HTTPError as err:
         with err:
-            return Answer(err.code, err.read(), err.headers.get("Content-Type", ""))
+            return _answer(err.code, err.read(), err.headers)
+
+
+def _answer(status: int, body: bytes, headers: Any) -> Answer:
+    named = {name.lower(): value for name, value in headers.items()}
+    return Answer(status, body, named.get("content-type", ""), named)
 
 
 def post(base: str, path: str, payload: Any, headers: dict[str, str] | None = None) -> Answer:
