@@ -12,6 +12,11 @@ class VoteResult(enum.Enum):
     WON = 2
 
 
+def majority(voters: int) -> int:
+    """How many of ``voters`` make a quorum."""
+    return voters // 2 + 1
+
+
 def committed_index(voters: Collection[int], match: Mapping[int, int]) -> int:
     """The highest index that a majority of voters have (a voter missing from match
     has nothing). An empty voter set commits nothing."""
@@ -33,9 +38,9 @@ def vote_result(voters: Collection[int], votes: Mapping[int, bool]) -> VoteResul
             granted += 1
         elif vote is False:
             rejected += 1
-    majority = len(voters) // 2 + 1
-    if granted >= majority:
+    quorum = majority(len(voters))
+    if granted >= quorum:
         return VoteResult.WON
-    if len(voters) - rejected >= majority:
+    if len(voters) - rejected >= quorum:
         return VoteResult.PENDING
     return VoteResult.LOST

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from kvcore import errors, schema
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.backend import ReadTxn, WriteTxn
+from kvcore.raft.quorum import majority
 
 _ID = struct.Struct(">Q")
 _CLUSTER_ID_KEY = b"clusterID"
@@ -78,6 +79,11 @@ def _is_host_port(netloc: str) -> bool:
     return bool(sep) and ":" not in host and "[" not in host and "]" not in host
 
 
+def _started(members: Iterable[Member]) -> int:
+    """How many of ``members`` have started (published their name)."""
+    return sum(1 for m in members if m.name)
+
+
 class Membership:
     """The member table, cached in memory, written through a backend transaction."""
 
@@ -120,19 +126,19 @@ class Membership:
 
     def ready_to_add_voter(self) -> bool:
         voters = self._voters()
-        started = sum(1 for m in voters if m.name)
+        started = _started(voters)
         if started == 1 and len(voters) == 1:
             return True  # a second member for a lone one (etcd: restoring a cluster)
-        return started >= (len(voters) + 1) // 2 + 1
+        return started >= majority(len(voters) + 1)
 
     def ready_to_remove_voter(self, member_id: int) -> bool:
         rest = [m for m in self._voters() if m.id != member_id]
-        return sum(1 for m in rest if m.name) >= len(rest) // 2 + 1
+        return _started(rest) >= majority(len(rest))
 
     def ready_to_promote(self) -> bool:
         """The learner counts as a started voter of the configuration it joins."""
         voters = self._voters()
-        return 1 + sum(1 for m in voters if m.name) >= (len(voters) + 1) // 2 + 1
+        return _started(voters) + 1 >= majority(len(voters) + 1)
 
     # --- changes (the applier calls these with the apply batch's transaction) --------
 

@@ -43,7 +43,7 @@ async def _go_style_errors(request: web.Request, handler: gateway.Handler) -> we
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        gateway_path = request.path.startswith(("/v3/", "/v3beta/"))
+        gateway_path = request.path.startswith(("/v3/", _OLD_PREFIX))
         return web.Response(status=404, text="Not Found\n" if gateway_path else _GO_NOT_FOUND)
     except web.HTTPMethodNotAllowed:
         return web.Response(status=405, text="Method Not Allowed\n")
