@@ -202,6 +202,12 @@ def test_limited_user_and_admin_calls(pair: Pair, tmp_path: Path) -> None:
         (*USER, "member", "add", "x", "--peer-urls=http://127.0.0.1:1"),
         (*USER, "member", "remove", "1234"),
         (*USER, "member", "promote", "1234"),
+        (*USER, "member", "update", "1234", "--peer-urls=http://127.0.0.1:1"),
+        ("member", "update", "1234", "--peer-urls=http://127.0.0.1:1"),
+        (*ROOT, "member", "update", "1234", "--peer-urls=http://127.0.0.1:1"),
+        # The URLs are checked before the token.
+        (*USER, "member", "add", "x", "--peer-urls=notaurl"),
+        ("member", "add", "x", "--peer-urls=notaurl"),
         (*USER, "snapshot", "save", str(tmp_path / "denied.db")),
         ("defrag",),
         ("endpoint", "hashkv"),

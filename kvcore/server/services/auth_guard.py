@@ -6,7 +6,7 @@ the checks etcd makes before serving a call.
 * Reads served locally (Range, read-only Txn) are checked here, before and after the
   read, as etcd's doSerialize does: an auth change while reading fails the read.
 * Some calls need root here (etcd checks them in its API layer): defragment, hash,
-  hash_kv, snapshot, member add, remove and promote. etcd's Maintenance service
+  hash_kv, snapshot, member add, remove, update and promote. etcd's Maintenance service
   returns these errors unconverted: clients see "auth: ..." with code Unknown.
 * Calls etcd serves without looking at a token are passed through untouched.
 """
@@ -24,6 +24,7 @@ from kvcore.auth.store import AuthInfo
 from kvcore.auth.tokens import token_index
 from kvcore.server import kv_apply
 from kvcore.server.etcdserver import EtcdServer
+from kvcore.server.membership import parse_peer_urls
 from kvcore.transport import CallContext
 
 # etcd reads the token from the "token" metadata, else from "authorization" (the name
@@ -49,9 +50,14 @@ _ADMIN_CALLS = frozenset(
         ("etcdserverpb.Maintenance", "snapshot"),
         ("etcdserverpb.Cluster", "member_add"),
         ("etcdserverpb.Cluster", "member_remove"),
+        ("etcdserverpb.Cluster", "member_update"),
         ("etcdserverpb.Cluster", "member_promote"),
     }
 )
+# Checks etcd makes on a request before it looks at the token.
+_CHECKED_FIRST: dict[tuple[str, str], Callable[[Any], object]] = {
+    ("etcdserverpb.Cluster", "member_add"): lambda request: parse_peer_urls(request.peerURLs),
+}
 # etcd's auth store errors as its Maintenance service lets them through, unconverted.
 _UNCONVERTED = {
     err: errors.EtcdError(errors.Code.UNKNOWN, message)
@@ -81,7 +87,6 @@ _UNCHECKED_CALLS = frozenset(
         ("etcdserverpb.Maintenance", "status"),
         ("etcdserverpb.Maintenance", "move_leader"),
         ("etcdserverpb.Cluster", "member_list"),
-        ("etcdserverpb.Cluster", "member_update"),
         ("etcdserverpb.Lease", "lease_keep_alive"),
         ("etcdserverpb.Lease", "lease_leases"),
         # Checked at each watch creation instead (see watch_refusal).
@@ -153,7 +158,9 @@ class AuthGuard:
         if call in _UNCHECKED_CALLS:
             guarded = handler
         elif inspect.iscoroutinefunction(handler):
-            guarded = self._unary(handler, call in _ADMIN_CALLS, _local_read(call))
+            guarded = self._unary(
+                handler, call in _ADMIN_CALLS, _local_read(call), _CHECKED_FIRST.get(call)
+            )
         else:
             guarded = self._streaming(handler, call in _ADMIN_CALLS, _local_read(call))
         setattr(self, name, guarded)  # built once: later lookups find the attribute
@@ -173,12 +180,20 @@ class AuthGuard:
             raise (self._translate(exc) if self._translate else exc) from None
         return info, reads
 
-    def _unary(self, handler: Callable, admin: bool, local_read: Callable | None) -> Any:
+    def _unary(
+        self,
+        handler: Callable,
+        admin: bool,
+        local_read: Callable | None,
+        check_first: Callable[[Any], object] | None,
+    ) -> Any:
         auth = self._server.auth
 
         async def guarded(request: Any, ctx: CallContext) -> Any:
             if not auth.enabled and token_of(ctx) is None:
                 return await handler(request, ctx)  # nothing to check: the common case
+            if check_first is not None:
+                check_first(request)
             info, reads = await self._admit(ctx, admin, local_read, request)
             token = CALLER.set(info)
             try:
