@@ -12,14 +12,17 @@ from typing import Annotated, Any, Literal
 import pydantic
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    FilePath,
     field_validator,
     model_validator,
 )
 
+from kvcore.peer.address import peer_target
 from kvcore.util import durations
 
 
@@ -141,7 +144,7 @@ class AutoCompactionConfig(_Strict):
 class JwtConfig(_Strict):
     # etcd's --auth-token=jwt,priv-key=...,sign-method=...,ttl=...
     sign_method: Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"] = "RS256"
-    private_key: Path = Field(description="PEM private key the tokens are signed with")
+    private_key: FilePath = Field(description="PEM private key the tokens are signed with")
     ttl: float = Field(default=300, gt=0)
 
 
@@ -163,7 +166,15 @@ def _url_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-PeerUrls = Annotated[list[str], BeforeValidator(_url_list), Field(min_length=1)]
+def _dialable(urls: list[str]) -> list[str]:
+    for url in urls:
+        peer_target(url)  # raises ValueError naming the URL
+    return urls
+
+
+PeerUrls = Annotated[
+    list[str], BeforeValidator(_url_list), AfterValidator(_dialable), Field(min_length=1)
+]
 
 
 class NodeConfig(_Strict):
@@ -194,6 +205,10 @@ class NodeConfig(_Strict):
 
     @model_validator(mode="after")
     def _cluster(self) -> NodeConfig:
+        if self.cluster_state == "existing" and not self.initial_cluster:
+            raise ValueError(
+                "cluster_state 'existing' needs initial_cluster: the members to join through"
+            )
         if not self.initial_cluster:
             return self
         if self.cluster_state == "new":
@@ -209,6 +224,16 @@ class NodeConfig(_Strict):
             len(self.initial_cluster) > 1 or self.cluster_state == "existing"
         ):
             raise ValueError("peer_listener is required for a cluster of several members")
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_addresses(self) -> NodeConfig:
+        listeners = [*self.client_listeners, *filter(None, [self.peer_listener])]
+        seen: set[str] = set()
+        for listener in listeners:
+            if listener.address in seen and not listener.address.endswith(":0"):
+                raise ValueError(f"two listeners on {listener.address}: each needs its own")
+            seen.add(listener.address)
         return self
 
     def founding_members(self) -> dict[str, list[str]]:
@@ -227,16 +252,32 @@ def load(path: str | Path) -> NodeConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open() as stream:  # named, so that YAML errors name the file
+            raw = yaml.load(stream, Loader=_UniqueKeys)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     return parse(raw, source=str(path))
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """Refuses a key given twice in one mapping (a pasted block would otherwise
+    silently replace an earlier one), as Go's YAML parser refuses it for etcd."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"found the key {key!r} twice", key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def parse(raw: dict[str, Any], source: str = "<config>") -> NodeConfig:
@@ -274,4 +315,5 @@ def _expected(err: Any) -> str:
         return "unknown field (not part of the schema)"
     got = err.get("input")
     shown = f" (got {got!r})" if not isinstance(got, dict | list) else ""
-    return f"{err['msg'].rstrip('.')}{shown}"
+    message = err["msg"].removeprefix("Value error, ").rstrip(".")
+    return f"{message}{shown}"

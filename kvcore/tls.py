@@ -9,19 +9,18 @@ plugin that is not built on ``ssl`` (gRPC) turns it into its own credentials.
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, FilePath, model_validator
 
 
 class TlsOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cert_file: Path
-    key_file: Path
+    cert_file: FilePath
+    key_file: FilePath
     # The CA that signs the certificates of clients (or peers), and of the peers this
     # member connects to.
-    ca_file: Path | None = None
+    ca_file: FilePath | None = None
     # Refuse a connection without a certificate signed by ca_file. On the client
     # listener, a request with no token is then made as the user the certificate's
     # common name names.

@@ -53,7 +53,7 @@ def test_single_is_the_embedded_default() -> None:
         (
             "data_dir: d\nengine: {name: memory}\n"
             "client_listeners: [{transport: grpc, address: 'nowhere'}]\n",
-            "client_listeners[0].address: Value error, expected host:port",
+            "client_listeners[0].address: expected host:port",
         ),
         (
             "data_dir: d\nengine: {name: memory}\nlimits: {max_txn_ops: many}\n"
@@ -63,7 +63,28 @@ def test_single_is_the_embedded_default() -> None:
         (
             "data_dir: d\nengine: {name: memory}\nraft: {heartbeat_interval_ms: 500}\n"
             "client_listeners: [{transport: grpc, address: '127.0.0.1:1'}]\n",
-            "raft: Value error, election_timeout_ms must be at least 5 times",
+            "raft: election_timeout_ms must be at least 5 times",
+        ),
+        (
+            "data_dir: d\nengine: {name: memory}\ncluster_state: existing\n"
+            "client_listeners: [{transport: grpc, address: '127.0.0.1:1'}]\n",
+            "cluster_state 'existing' needs initial_cluster",
+        ),
+        (
+            "data_dir: d\nengine: {name: memory}\npeer_urls: [notaurl]\n"
+            "client_listeners: [{transport: grpc, address: '127.0.0.1:1'}]\n",
+            "peer_urls: peer URL 'notaurl' is not http(s)://host:port",
+        ),
+        (
+            "data_dir: d\nengine: {name: memory}\nauth: {jwt: {private_key: /absent.pem}}\n"
+            "client_listeners: [{transport: grpc, address: '127.0.0.1:1'}]\n",
+            "auth.jwt.private_key: Path does not point to a file (got '/absent.pem')",
+        ),
+        (
+            "data_dir: d\nengine: {name: memory}\nclient_listeners: "
+            "[{transport: grpc, address: '127.0.0.1:1'},\n"
+            " {transport: http, address: '127.0.0.1:1'}]\n",
+            "two listeners on 127.0.0.1:1: each needs its own",
         ),
     ],
 )
@@ -91,6 +112,7 @@ def test_all_errors_reported_at_once(tmp_path: Path) -> None:
         ("name: [unclosed\n", "not valid YAML"),
         ("- a list\n- not a mapping\n", "expected a mapping of settings"),
         ("", "expected a mapping of settings"),
+        ("name: a\nname: b\n", "found the key 'name' twice"),
     ],
 )
 def test_malformed_yaml(tmp_path: Path, text: str, expected: str) -> None:

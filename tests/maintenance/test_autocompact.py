@@ -86,11 +86,11 @@ BASE = {
     ("auto_compaction", "message"),
     [
         ({"mode": "hourly"}, "auto_compaction.mode: Input should be 'periodic' or 'revision'"),
-        ({"retention": "10x"}, "auto_compaction.retention: Value error, invalid duration '10x'"),
-        ({"retention": -1}, "auto_compaction.retention: Value error, must not be negative"),
+        ({"retention": "10x"}, "auto_compaction.retention: invalid duration '10x'"),
+        ({"retention": -1}, "auto_compaction.retention: must not be negative"),
         (
             {"mode": "revision", "retention": "5m"},
-            "auto_compaction: Value error, retention: revision mode takes a number",
+            "auto_compaction: retention: revision mode takes a number",
         ),
         ({"revision_interval": 0}, "auto_compaction.revision_interval: Input should be greater"),
     ],

@@ -3,6 +3,7 @@ and only ever a peer listener."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,8 +50,11 @@ def test_unknown_option_is_named() -> None:
         Node(_config(peer_listener=peer), "node.yaml")
 
 
-def test_tls_needs_a_ca_to_check_peers_with() -> None:
-    tls = {"cert_file": "m.crt", "key_file": "m.key", "client_cert_auth": True}
+def test_tls_needs_a_ca_to_check_peers_with(tmp_path: Path) -> None:
+    for name in ("m.crt", "m.key"):
+        (tmp_path / name).write_text("")
+    tls = {"cert_file": tmp_path / "m.crt", "key_file": tmp_path / "m.key"}
+    tls["client_cert_auth"] = True
     peer = {"transport": "tcp", "address": "127.0.0.1:2380", "options": {"tls": tls}}
     with pytest.raises(config.ConfigError, match=r"peer_listener\.options\.tls: .*needs ca_file"):
         Node(_config(peer_listener=peer), "node.yaml")
