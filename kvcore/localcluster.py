@@ -92,4 +92,10 @@ def run(members: int, directory: Path, engine: str, token: str, peer_transport: 
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
-    return 0
+    if stopping:
+        return 0
+    # Every member exited by itself: say why, from the end of each log.
+    for name in children:
+        lines = (directory / f"{name}.log").read_text(errors="replace").strip().splitlines()
+        print(f"kvcore cluster: {name}: {lines[-1] if lines else '(empty log)'}", file=sys.stderr)
+    return 1

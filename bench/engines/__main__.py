@@ -44,7 +44,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--engines", help=f"comma-separated (default {DEFAULTS['engines']})")
     p.add_argument("--workloads", type=_csv, default=list(WORKLOADS),
                    help="comma-separated, from: "
-                        + "; ".join(f"{w.name} ({w.describe})" for w in WORKLOADS.values()))
+                        + "; ".join(f"{w.name} ({w.describe})" for w in WORKLOADS.values())
+                        .replace("%", "%%"))  # argparse formats help with %
     p.add_argument("--records", type=int, help=f"records loaded (default {DEFAULTS['records']:,})")
     p.add_argument("--key-size", type=int, default=24, help=f"key bytes, >= {MIN_KEY_BYTES}")
     p.add_argument("--value-size", type=int, help=f"value bytes (default {DEFAULTS['value_size']})")

@@ -205,17 +205,21 @@ class EtcdServer:
         conf change, another one still pending - it is offered again.
         """
         future = self._wait.register(request_id)
-        while not future.done():
-            try:
-                submit()
-                break
-            except ProposalDroppedError:
-                await asyncio.sleep(_RESUBMIT_SECONDS)
         try:
+            while not future.done():
+                try:
+                    submit()
+                    break
+                except ProposalDroppedError:
+                    await asyncio.sleep(_RESUBMIT_SECONDS)
             return await future
         except TimeoutError:
             metrics.PROPOSALS_FAILED.inc()
             raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
+        finally:
+            # A caller that left while the proposal waited for a leader leaves no
+            # future for the timeout to fail unseen.
+            future.cancel()
 
     # --- the read path --------------------------------------------------------------
 

@@ -63,6 +63,7 @@ class Node:
             for i, listener in enumerate(cfg.client_listeners)
         ]
         self.peer_listener = None
+        self._warned_no_peers = False
         if cfg.peer_listener is not None:
             self.peer_listener = _listener(
                 registry, cfg.peer_listener, source, "peer_listener", _PEERS
@@ -258,9 +259,10 @@ class Node:
 
     def _no_peers(self, messages: list[Message]) -> None:
         # A one-member cluster without a peer listener has nobody to talk to; raft
-        # sends nothing then.
-        if messages:
-            log.warning("dropping %d raft messages: no peer_listener is configured", len(messages))
+        # sends nothing then, unless a member was added: say so once.
+        if messages and not self._warned_no_peers:
+            self._warned_no_peers = True
+            log.warning("raft messages for other members are dropped: no peer_listener")
 
 
 def _catch_up(backend: Backend, snapshot: Snapshot) -> None:

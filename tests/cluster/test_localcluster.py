@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -94,3 +95,16 @@ def test_cluster_command(supervisor: Supervisor, tmp_path: Path) -> None:
     assert process.wait_exit(EXIT_SECONDS) == 0, process.describe("exit status")
     poll("every member to exit", lambda: all(map(gone, members)) or None, EXIT_SECONDS)
     assert all(map(port_free, PORTS)), "a member still listens"
+
+
+def test_cluster_command_fails_when_every_member_does(tmp_path: Path) -> None:
+    """Members that cannot start (an engine nobody installed) make the command fail and
+    say why, rather than leave a banner for a cluster that is not there."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kvcore", "cluster", "--members", "2", "--dir", str(tmp_path),
+         "--engine", "no-such-engine"],
+        env=kvcore_env(), capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert "kvcore cluster: node1: " in done.stderr
+    assert "engine.name" in done.stderr
