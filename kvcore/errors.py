@@ -157,3 +157,6 @@ BAD_LEADER_TRANSFEREE = _e(_PRECOND, "etcdserver: bad leader transferee")
 
 CANCELED = _e(Code.CANCELLED, "etcdserver: request canceled")
 DEADLINE_EXCEEDED = _e(Code.DEADLINE_EXCEEDED, "etcdserver: context deadline exceeded")
+# A proposal that found no leader within the request timeout: Go's context error, which
+# etcd passes on unconverted.
+NO_LEADER_DEADLINE = _e(Code.UNKNOWN, "context deadline exceeded")

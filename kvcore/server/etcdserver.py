@@ -205,17 +205,21 @@ class EtcdServer:
         conf change, another one still pending - it is offered again.
         """
         future = self._wait.register(request_id)
+        submitted = False
         try:
             while not future.done():
                 try:
                     submit()
+                    submitted = True
                     break
                 except ProposalDroppedError:
                     await asyncio.sleep(_RESUBMIT_SECONDS)
             return await future
         except TimeoutError:
             metrics.PROPOSALS_FAILED.inc()
-            raise (errors.TIMEOUT if self.leader_id else errors.NO_LEADER) from None
+            # etcd's proposal waits for a leader on the request's context and fails
+            # with that context's own error; one raft took times out as etcd's does.
+            raise (errors.TIMEOUT if submitted else errors.NO_LEADER_DEADLINE) from None
         finally:
             # A caller that left while the proposal waited for a leader leaves no
             # future for the timeout to fail unseen.

@@ -69,6 +69,11 @@ def check_cut_off(survivor: Member, stale: bytes) -> None:
 
     took = poll("the survivor to notice it has no leader", no_leader, NOTICE_SECONDS)
     assert took < FAST_SECONDS, f"hasleader read failed only after {took:.2f}s"
+    # A write waits for a leader until the request timeout, then fails with Go's
+    # context error, as etcd's does.
+    with survivor.client() as client:
+        outcome = client.call("Put", rpc_pb2.PutRequest(key=KEY, value=b"x"), REQUEST_TIMEOUT + 3)
+    assert outcome == RpcFailure("UNKNOWN", "context deadline exceeded")
 
 
 @pytest.fixture
