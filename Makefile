@@ -1,7 +1,7 @@
 # kvcore's everyday commands. `make test` is what CI runs (.ci/run).
 PYTHON ?= python3
 
-.PHONY: serve test test-long test-engines test-frontend lint bench protos
+.PHONY: serve test test-long test-engines test-grpc test-frontend lint bench protos
 
 serve:  ## install kvcore and start a node on the embedded default config
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[fast]'
@@ -20,8 +20,13 @@ test-engines:  ## the whole-node suites once per engine (memory, lmdb, rocksdb)
 		KVCORE_TEST_ENGINE=$$engine $(PYTHON) -m pytest -q tests/integration tests/differential tests/cluster || exit 1; \
 	done
 
+test-grpc:  ## the client-facing suites with clients served by grpc.aio (the grpc transport)
+	KVCORE_TEST_CLIENT_TRANSPORT=grpc $(PYTHON) -m pytest -q tests/integration \
+		tests/differential tests/auth tests/watch tests/lease tests/maintenance tests/recipes \
+		tests/http tests/cluster
+
 test-frontend:  ## the client-facing suites with gRPC served by 2 worker processes
-	KVCORE_TEST_FRONTEND=2 $(PYTHON) -m pytest -q tests/integration tests/differential \
+	KVCORE_TEST_CLIENT_TRANSPORT=grpc KVCORE_TEST_FRONTEND=2 $(PYTHON) -m pytest -q tests/integration tests/differential \
 		tests/auth tests/watch tests/lease tests/maintenance tests/recipes
 
 lint:

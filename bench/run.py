@@ -37,11 +37,15 @@ def _csv(text: str) -> list[str]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     p.add_argument("--targets", type=_csv, default=None,
-                   help="servers to start: etcd,echo,kvcore (default etcd,echo; "
+                   help="servers to start: etcd,echo,kvcore,kvcore-grpc (default etcd,echo; "
                         "none when --endpoint is given)")
     p.add_argument("--cluster", type=int, choices=(3,), default=None,
                    help="also start 3-member clusters: etcd-3 (and kvcore-3 with kvcore)")
     p.add_argument("--kvcore-engine", default="memory", help="engine name for kvcore")
+    p.add_argument("--kvcore-client-transport", default="h2",
+                   help="transport kvcore serves clients over: h2 (kvcore's own HTTP/2) or "
+                        "grpc (grpc.aio); target kvcore-grpc is kvcore served by grpc, for "
+                        "a comparison in one run")
     p.add_argument("--kvcore-peer-transport", default="tcp",
                    help="transport between the members of kvcore clusters: tcp or grpc "
                         "(grpc for a --kvcore-src checkout older than kvcore_tcp)")
@@ -92,7 +96,9 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
     starters: dict[str, Starter] = {
         "etcd": lambda tmp: targets.etcd(tmp, 1),
         "echo": targets.echo,
-        "kvcore": lambda tmp: targets.kvcore(tmp, args.kvcore_engine),
+        "kvcore": lambda tmp: targets.kvcore(
+            tmp, args.kvcore_engine, client_transport=args.kvcore_client_transport),
+        "kvcore-grpc": lambda tmp: targets.kvcore(tmp, args.kvcore_engine, client_transport="grpc"),
     }
     unknown = set(args.targets) - set(starters)
     if unknown:
@@ -103,7 +109,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
         chosen.insert(1, (f"etcd-{n}", lambda tmp: targets.etcd(tmp, n)))
         if "kvcore" in args.targets:
             chosen.append((f"kvcore-{n}", lambda tmp: targets.kvcore(
-                tmp, args.kvcore_engine, n, peer_transport=args.kvcore_peer_transport)))
+                tmp, args.kvcore_engine, n, peer_transport=args.kvcore_peer_transport,
+                client_transport=args.kvcore_client_transport)))
     for spec in args.kvcore_src:
         name, _, src = spec.partition("=")
         if not name or not src:
@@ -120,7 +127,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, Starter]]:
 
 def _other_kvcore(args: argparse.Namespace, src: Path, members: int) -> Starter:
     return lambda tmp: targets.kvcore(
-        tmp, args.kvcore_engine, members, src.resolve(), args.kvcore_peer_transport)
+        tmp, args.kvcore_engine, members, src.resolve(), args.kvcore_peer_transport,
+        args.kvcore_client_transport)
 
 
 def _external(endpoints: list[str]) -> Starter:

@@ -141,11 +141,17 @@ def echo(tmp: Path) -> contextlib.AbstractContextManager[Running]:
 
 
 def kvcore(
-    tmp: Path, engine: str, members: int = 1, src: Path = ROOT, peer_transport: str = "tcp"
+    tmp: Path,
+    engine: str,
+    members: int = 1,
+    src: Path = ROOT,
+    peer_transport: str = "tcp",
+    client_transport: str = "h2",
 ) -> contextlib.AbstractContextManager[Running]:
     """kvcore (`python -m kvcore serve`) with the given engine: one node, or a cluster
-    of `members` on loopback whose members talk over `peer_transport`; its code from
-    the checkout `src` (default: this one; one older than kvcore_tcp needs grpc)."""
+    of `members` on loopback whose members talk over `peer_transport`, serving clients
+    over `client_transport`; its code from the checkout `src` (default: this one; one
+    older than kvcore_tcp needs grpc for both)."""
     names = [f"m{i}" for i in range(members)]
     peers = {n: f"http://{HOST}:{free_port()}" for n in names}
     cmds = []
@@ -156,7 +162,7 @@ def kvcore(
             "data_dir": str(tmp / n),
             "cluster_token": f"bench-{tmp.name}",
             "engine": {"name": engine, "options": {}},
-            "client_listeners": [{"transport": "grpc", "address": f"{HOST}:{port}"}],
+            "client_listeners": [{"transport": client_transport, "address": f"{HOST}:{port}"}],
             "limits": {"max_request_bytes": 1572864, "max_txn_ops": 128},
         }
         if members > 1:

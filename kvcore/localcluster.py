@@ -43,7 +43,7 @@ def member_configs(
                 "address": f"127.0.0.1:{client_port(i) + 1}",
             },
             "engine": {"name": engine, "options": {}},
-            "client_listeners": [{"transport": "grpc", "address": f"127.0.0.1:{client_port(i)}"}],
+            "client_listeners": [{"transport": "h2", "address": f"127.0.0.1:{client_port(i)}"}],
         }
         for i, name in enumerate(names, 1)
     }

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kvcore.rpc import API_FILES
 from kvcore.transport import Services
 
 from .binding import with_port
@@ -31,8 +32,6 @@ class Frontend:
     def __init__(
         self, address: str, services: Services, options: GrpcOptions, max_receive: int
     ) -> None:
-        from .transport import API_FILES
-
         self._options = options
         self._max_receive = max_receive
         self._relay = RelayServer(API_FILES, services)

@@ -15,6 +15,7 @@ from google.protobuf import descriptor, message_factory
 
 from kvcore import metrics
 from kvcore.errors import Code
+from kvcore.rpc import bound_methods, status_of
 from kvcore.transport import Services
 
 from .relay_wire import (
@@ -27,7 +28,6 @@ from .relay_wire import (
     reply_frame,
     status,
 )
-from .services import bound_methods, status_of
 
 log = logging.getLogger(__name__)
 

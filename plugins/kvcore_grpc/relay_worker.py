@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 
 from kvcore import errors
+from kvcore.rpc import API_FILES
 
 from .relay_wire import (
     HEADER,
@@ -148,8 +149,6 @@ def _handler(relay: _Relay, method: str, client_streaming: bool, server_streamin
 
 
 def _generic_handlers(relay: _Relay) -> list[grpc.GenericRpcHandler]:
-    from .transport import API_FILES
-
     handlers = []
     for file in API_FILES:
         for service in file.services_by_name.values():

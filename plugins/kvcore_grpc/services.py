@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import grpc
 from google.protobuf import descriptor, message_factory
 
 from kvcore import metrics
-from kvcore.errors import Code, EtcdError, message_too_large
-from kvcore.transport import CallContext, Services, handler_name
+from kvcore.errors import Code, message_too_large
+from kvcore.rpc import bound_methods, status_of
+from kvcore.transport import CallContext, Services
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +37,6 @@ def generic_handlers(
         )
     return [grpc.method_handlers_generic_handler(name, methods)
             for name, methods in by_service.items()]
-
-
-def bound_methods(
-    files: Iterable[descriptor.FileDescriptor], services: Services
-) -> Iterator[tuple[descriptor.MethodDescriptor, Callable]]:
-    """Every method of ``files`` that ``services`` implements, with its handler (a
-    method it lacks is left out: grpc answers UNIMPLEMENTED for it)."""
-    for file in files:
-        for service in file.services_by_name.values():
-            impl = services.get(service.full_name)
-            if impl is None:
-                continue
-            for method in service.methods:
-                fn = getattr(impl, handler_name(method.name), None)
-                if fn is not None:
-                    yield method, fn
 
 
 def receive_ceiling(max_receive: int) -> int:
@@ -136,14 +121,6 @@ class _GrpcCallContext:
         # verified it against the CA (client_cert_auth).
         names = self._ctx.auth_context().get("x509_common_name")
         return names[0].decode() if names else ""
-
-
-def status_of(exc: Exception) -> tuple[Code, str]:
-    """etcd's status for a handler's exception; an unexpected one is logged."""
-    if isinstance(exc, EtcdError):
-        return exc.code, exc.message
-    log.exception("handler failed", exc_info=exc)
-    return Code.UNKNOWN, str(exc) or type(exc).__name__
 
 
 async def _abort(ctx: grpc.aio.ServicerContext, exc: Exception, counts: metrics.RpcCounts) -> None:

@@ -9,9 +9,7 @@ from typing import Any
 import grpc
 from pydantic import BaseModel, ConfigDict, Field
 
-from kvcore.api.etcdserverpb import rpc_pb2
-from kvcore.api.v3electionpb import v3election_pb2
-from kvcore.api.v3lockpb import v3lock_pb2
+from kvcore.rpc import API_FILES
 from kvcore.tls import TlsOptions
 from kvcore.transport import GRPC_OVERHEAD_BYTES, PeerHandler, Services
 
@@ -23,10 +21,6 @@ from .services import generic_handlers, receive_ceiling
 from .tls import channel_credentials, server_credentials
 
 log = logging.getLogger(__name__)
-
-# Every etcd API file kvcore serves services from.
-API_FILES = (rpc_pb2.DESCRIPTOR, v3lock_pb2.DESCRIPTOR, v3election_pb2.DESCRIPTOR)
-
 
 class GrpcOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

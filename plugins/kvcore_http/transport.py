@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
@@ -61,13 +64,15 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["Access-Control-Allow-Headers"] = "accept, content-type, authorization"
 
 
-class HttpServer:
-    def __init__(self, address: str, services: Services, max_request_bytes: int) -> None:
-        self.address = address
+class Gateway:
+    """The gateway's routes and endpoints on an aiohttp runner, for connections any
+    listener accepts: :meth:`open` gives the protocol factory to hand them to."""
+
+    def __init__(self, services: Services, max_request_bytes: int) -> None:
         self._services = services
         self._max_message = max_request_bytes + GRPC_OVERHEAD_BYTES
         self._max_body = self._max_message * _JSON_OVERHEAD_FACTOR
-        self._runner: web.AppRunner | None = None
+        self.runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
         app = web.Application(client_max_size=self._max_body, middlewares=[_go_style_errors])
@@ -79,8 +84,7 @@ class HttpServer:
         app.on_response_prepare.append(_cors)
         return app
 
-    async def start(self) -> None:
-        host, _, port = self.address.rpartition(":")
+    async def open(self) -> Callable[[], asyncio.Protocol]:
         # A client that goes away cancels its call, so that a watch it left ends.
         runner = web.AppRunner(
             self._app(),
@@ -89,14 +93,33 @@ class HttpServer:
             shutdown_timeout=_DRAIN_SECONDS,
         )
         await runner.setup()
+        self.runner = runner
+        assert runner.server is not None
+        return runner.server
+
+    async def close(self) -> None:
+        """Close every connection it was handed, once calls in flight end."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+class HttpServer:
+    def __init__(self, address: str, services: Services, max_request_bytes: int) -> None:
+        self.address = address
+        self._gateway = Gateway(services, max_request_bytes)
+
+    async def start(self) -> None:
+        host, _, port = self.address.rpartition(":")
+        await self._gateway.open()
+        assert self._gateway.runner is not None
         try:
-            await web.TCPSite(runner, host.strip("[]"), int(port), reuse_port=False).start()
+            await web.TCPSite(
+                self._gateway.runner, host.strip("[]"), int(port), reuse_port=False
+            ).start()
         except OSError as exc:
-            await runner.cleanup()
+            await self._gateway.close()
             raise OSError(f"cannot listen for clients on {self.address}: {exc}") from exc
-        self._runner = runner
 
     async def stop(self, grace: float) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._gateway.close()

@@ -12,7 +12,14 @@ import pytest
 from support.certs import Authority, KeyPair
 from support.etcdctl import CtlResult, Etcdctl
 from support.process import ManagedProcess, Supervisor
-from support.servers import EtcdServer, KvcoreServer, NodeFactory, kvcore_config, write_yaml
+from support.servers import (
+    EtcdServer,
+    KvcoreServer,
+    NodeFactory,
+    client_transport,
+    kvcore_config,
+    write_yaml,
+)
 
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb import rpc_pb2_grpc
@@ -62,7 +69,8 @@ class TlsKvcore(_TlsServer, KvcoreServer):
             "ca_file": str(ca),
             "client_cert_auth": client_cert_auth,
         }
-        listener = {"transport": "grpc", "address": self.endpoint, "options": {"tls": tls}}
+        listener = {"transport": client_transport(), "address": self.endpoint}
+        listener["options"] = {"tls": tls}
         write_yaml(
             self.config_path,
             kvcore_config(self.endpoint, self.data_dir, client_listeners=[listener]),

@@ -28,7 +28,7 @@ def test_every_shipped_config_loads() -> None:
 def test_single_is_the_embedded_default() -> None:
     cfg = config.load(ROOT / "configs" / "single.yaml")
     assert cfg.engine.name == "memory"
-    assert [(x.transport, x.address) for x in cfg.client_listeners] == [("grpc", "127.0.0.1:2379")]
+    assert [(x.transport, x.address) for x in cfg.client_listeners] == [("h2", "127.0.0.1:2379")]
     assert not cfg.data_dir.is_absolute()
     assert cfg.limits.max_request_bytes == 1_572_864
     assert cfg.limits.max_txn_ops == 128

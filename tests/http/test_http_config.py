@@ -21,7 +21,7 @@ def test_http_transport_comes_from_its_entry_point():
 def test_example_config_serves_grpc_and_http():
     path = ROOT / "configs" / "http.yaml"
     node = Node(config.load(path), str(path))
-    assert [x.config.transport for x in node.listeners] == ["grpc", "http"]
+    assert [x.config.transport for x in node.listeners] == ["h2", "http"]
     assert isinstance(node.listeners[1].transport, HttpTransport)
 
 

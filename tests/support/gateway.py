@@ -1,7 +1,8 @@
 """Nodes that serve etcd's JSON gateway, and a small HTTP client for it.
 
-etcd serves the gateway on its client port; kvcore on an HTTP listener of its own,
-beside its gRPC one. Both expose ``gateway_url``.
+etcd serves the gateway on its client port, and so does kvcore's h2 transport; with
+the grpc one, kvcore serves it on an HTTP listener of its own. Both expose
+``gateway_url``.
 """
 
 from __future__ import annotations
@@ -17,21 +18,33 @@ from typing import Any
 
 from support.ports import HOST, free_port
 from support.process import Supervisor
-from support.servers import EtcdServer, KvcoreServer, kvcore_config, write_yaml
+from support.servers import (
+    EtcdServer,
+    KvcoreServer,
+    client_transport,
+    kvcore_config,
+    write_yaml,
+)
 
 HTTP_TIMEOUT_SECONDS = 10.0
 
 
 class HttpKvcore(KvcoreServer):
-    """A kvcore node with a gRPC and an HTTP client listener."""
+    """A kvcore node that serves the gateway: on its client port (h2), or on an HTTP
+    listener beside its gRPC one."""
 
     def __init__(self, supervisor: Supervisor, workdir: Path) -> None:
         super().__init__(supervisor, workdir)
-        self.http_port = free_port()
-        listeners = [
-            {"transport": "grpc", "address": self.endpoint},
-            {"transport": "http", "address": f"{HOST}:{self.http_port}"},
-        ]
+        transport = client_transport()
+        if transport == "h2":
+            self.http_port = int(self.endpoint.rpartition(":")[2])
+            listeners = [{"transport": transport, "address": self.endpoint}]
+        else:
+            self.http_port = free_port()
+            listeners = [
+                {"transport": transport, "address": self.endpoint},
+                {"transport": "http", "address": f"{HOST}:{self.http_port}"},
+            ]
         config = kvcore_config(self.endpoint, self.data_dir, client_listeners=listeners)
         write_yaml(self.config_path, config)
 

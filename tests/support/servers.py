@@ -171,14 +171,21 @@ class KvcoreServer(Server):
         return KVCORE_READY_SECONDS
 
 
+def client_transport() -> str:
+    """The transport of the client listeners of the kvcore nodes tests start."""
+    return os.environ.get("KVCORE_TEST_CLIENT_TRANSPORT", "h2")
+
+
 def kvcore_config(endpoint: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
     """A single-node config in the shape of configs/single.yaml; top-level keys override.
 
     The engine is KVCORE_TEST_ENGINE's (memory by default): ``make test-engines`` runs
     the node suite once per engine that way. KVCORE_TEST_FRONTEND=N serves the client
     listener from N gRPC worker processes (``make test-frontend``).
+    KVCORE_TEST_CLIENT_TRANSPORT names the client listener's transport (h2, the
+    default, or grpc: ``make test-grpc``).
     """
-    listener: dict[str, Any] = {"transport": "grpc", "address": endpoint}
+    listener: dict[str, Any] = {"transport": client_transport(), "address": endpoint}
     if workers := int(os.environ.get("KVCORE_TEST_FRONTEND", "0")):
         listener["options"] = {"frontend_processes": workers}
     config: dict[str, Any] = {
