@@ -143,6 +143,10 @@ class PeerHandler(Protocol):
         """A peer's forwarded TimeToLive, answered by this member, the leader (an
         unknown lease: TTL -1). Raises as :meth:`lease_renew`."""
 
+    async def member_promote(self, request: pb.MemberPromoteRequest) -> pb.MemberPromoteResponse:
+        """A peer's forwarded MemberPromote, made by this member, the leader, which alone
+        knows whether the learner caught up. Raises as :meth:`lease_renew`."""
+
 
 @runtime_checkable
 class PeerNetwork(Protocol):
@@ -180,6 +184,12 @@ class PeerNetwork(Protocol):
         self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
     ) -> pb.LeaseTimeToLiveResponse:
         """Peer ``peer_id``'s ``PeerHandler.lease_time_to_live`` answer; raises as
+        :meth:`lease_renew`."""
+
+    async def member_promote(
+        self, peer_id: int, request: pb.MemberPromoteRequest, timeout: float
+    ) -> pb.MemberPromoteResponse:
+        """Peer ``peer_id``'s ``PeerHandler.member_promote`` answer; raises as
         :meth:`lease_renew`."""
 
 

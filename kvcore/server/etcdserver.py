@@ -42,7 +42,7 @@ from kvcore.raft.messages import Message
 from kvcore.raft.readonly import ReadState
 from kvcore.raft.status import Role, SoftState
 from kvcore.raft.types import ConfChange, Entry, EntryType, Snapshot
-from kvcore.server import applied, conf_apply, leases, quota
+from kvcore.server import applied, conf_apply, leases, promotion, quota
 from kvcore.server.alarms import AlarmStore
 from kvcore.server.ids import RequestIds
 from kvcore.server.kv_apply import KVApplier
@@ -514,6 +514,9 @@ class EtcdServer:
         self, request: pb.LeaseTimeToLiveRequest
     ) -> pb.LeaseTimeToLiveResponse:
         return await self.lease_calls.time_to_live_here(request)
+
+    async def member_promote(self, request: pb.MemberPromoteRequest) -> pb.MemberPromoteResponse:
+        return await promotion.promote_here(self, request.ID)
 
     def stop(self) -> None:
         self._wait.fail_all(errors.STOPPED)

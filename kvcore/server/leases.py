@@ -12,23 +12,17 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.backend import WriteTxn
 from kvcore.lease.lessor import Lessor, RangeDeleter
-from kvcore.transport import PeerNetwork
+from kvcore.server.on_leader import POLL_SECONDS, on_leader
 
 if TYPE_CHECKING:
     from kvcore.server.etcdserver import EtcdServer
 
-T = TypeVar("T")
-
-# How often a call waiting for a leader, for the applied index or for an expired
-# lease's revoke looks again.
-_POLL_SECONDS = 0.05
 
 
 def apply_grant(lessor: Lessor, btx: WriteTxn, req: pb.LeaseGrantRequest) -> pb.LeaseGrantResponse:
@@ -66,13 +60,15 @@ class LeaderCalls:
 
     async def renew(self, lease_id: int) -> int:
         """The renewed TTL. Raises LEASE_NOT_FOUND, NO_LEADER or TIMEOUT."""
-        return await self._on_leader(
+        return await on_leader(
+            self._server,
             lambda: self.renew_here(lease_id),
             lambda peers, leader, left: peers.lease_renew(leader, lease_id, left),
         )
 
     async def time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
-        return await self._on_leader(
+        return await on_leader(
+            self._server,
             lambda: self.time_to_live_here(req),
             lambda peers, leader, left: peers.lease_time_to_live(leader, req, left),
         )
@@ -84,7 +80,7 @@ class LeaderCalls:
         lessor = await self._primary()
         lease = lessor.lookup(lease_id)
         while lease is not None and lease.remaining(time.monotonic()) <= 0:
-            await asyncio.sleep(_POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS)
             if not lessor.primary:
                 raise errors.NOT_LEADER
             lease = lessor.lookup(lease_id)
@@ -102,28 +98,3 @@ class LeaderCalls:
         if not server.lessor.primary:
             raise errors.NOT_LEADER
         return server.lessor
-
-    async def _on_leader(
-        self,
-        here: Callable[[], Awaitable[T]],
-        forward: Callable[[PeerNetwork, int, float], Awaitable[T]],
-    ) -> T:
-        """Run ``here`` on the leader or ``forward`` to it, until one answers or the
-        request timeout passes (a leader still being elected, or not yet primary)."""
-        server = self._server
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + server.limits.request_timeout
-        while (left := deadline - loop.time()) > 0:
-            try:
-                async with asyncio.timeout(left):
-                    if server.is_leader:
-                        return await here()
-                    if server.leader_id and server.peers is not None:
-                        return await forward(server.peers, server.leader_id, left)
-            except errors.EtcdError as exc:
-                if exc != errors.NOT_LEADER:
-                    raise
-            except (OSError, TimeoutError):
-                pass  # the leader is unreachable or changed: look again
-            await asyncio.sleep(_POLL_SECONDS)
-        raise errors.TIMEOUT if server.leader_id else errors.NO_LEADER

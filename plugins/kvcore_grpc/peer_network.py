@@ -8,7 +8,11 @@ import grpc
 
 from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
-from kvcore.api.kvcorepb.peer_pb2 import LeaseRenewRequest, LeaseTimeToLiveForward
+from kvcore.api.kvcorepb.peer_pb2 import (
+    LeaseRenewRequest,
+    LeaseTimeToLiveForward,
+    MemberPromoteForward,
+)
 from kvcore.api.kvcorepb.peer_pb2_grpc import PeerStub, add_PeerServicer_to_server
 from kvcore.peer.roster import Roster
 from kvcore.raft.messages import Message, MessageType
@@ -98,6 +102,13 @@ class GrpcPeerNetwork:
         )
         answer = await _answer(self._stub(peer_id).LeaseTimeToLive(forward, timeout=timeout))
         return pb.LeaseTimeToLiveResponse.FromString(answer.response)
+
+    async def member_promote(
+        self, peer_id: int, request: pb.MemberPromoteRequest, timeout: float
+    ) -> pb.MemberPromoteResponse:
+        forward = MemberPromoteForward(request=request.SerializeToString(), **self._sender_fields())
+        answer = await _answer(self._stub(peer_id).MemberPromote(forward, timeout=timeout))
+        return pb.MemberPromoteResponse.FromString(answer.response)
 
     def _sender_fields(self) -> dict[str, int]:
         return {"cluster_id": self._cluster_id, "from": self._local_id}

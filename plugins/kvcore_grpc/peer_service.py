@@ -9,12 +9,14 @@ from typing import NoReturn
 
 import grpc
 
-from kvcore.api.etcdserverpb.rpc_pb2 import LeaseTimeToLiveRequest
+from kvcore.api.etcdserverpb.rpc_pb2 import LeaseTimeToLiveRequest, MemberPromoteRequest
 from kvcore.api.kvcorepb.peer_pb2 import (
     LeaseRenewRequest,
     LeaseRenewResponse,
     LeaseTimeToLiveAnswer,
     LeaseTimeToLiveForward,
+    MemberPromoteAnswer,
+    MemberPromoteForward,
     MembersRequest,
     MembersResponse,
     PeerMessage,
@@ -126,6 +128,17 @@ class PeerService(PeerServicer):
         except EtcdError as exc:
             await _abort_etcd(context, exc)
         return LeaseTimeToLiveAnswer(response=answer.SerializeToString())
+
+    async def MemberPromote(
+        self, request: MemberPromoteForward, context: grpc.aio.ServicerContext
+    ) -> MemberPromoteAnswer:
+        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
+        try:
+            asked = MemberPromoteRequest.FromString(request.request)
+            answer = await self._handler.member_promote(asked)
+        except EtcdError as exc:
+            await _abort_etcd(context, exc)
+        return MemberPromoteAnswer(response=answer.SerializeToString())
 
     async def _check_cluster(
         self, cluster_id: int, sender: int, context: grpc.aio.ServicerContext

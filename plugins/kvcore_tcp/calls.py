@@ -65,6 +65,12 @@ class CallChannel:
         answer = await self.call(Method.LEASE_TIME_TO_LIVE, asked.SerializeToString(), timeout)
         return pb.LeaseTimeToLiveResponse.FromString(answer)
 
+    async def member_promote(
+        self, asked: pb.MemberPromoteRequest, timeout: float
+    ) -> pb.MemberPromoteResponse:
+        answer = await self.call(Method.MEMBER_PROMOTE, asked.SerializeToString(), timeout)
+        return pb.MemberPromoteResponse.FromString(answer)
+
     async def call(self, method: Method, body: bytes, timeout: float) -> bytes:
         call_id = next(self._ids) & 0xFFFFFFFF
         answered = asyncio.get_running_loop().create_future()

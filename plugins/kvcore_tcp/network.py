@@ -89,3 +89,8 @@ class TcpPeerNetwork:
         self, peer_id: int, request: pb.LeaseTimeToLiveRequest, timeout: float
     ) -> pb.LeaseTimeToLiveResponse:
         return await self._roster.get(peer_id).calls.lease_time_to_live(request, timeout)
+
+    async def member_promote(
+        self, peer_id: int, request: pb.MemberPromoteRequest, timeout: float
+    ) -> pb.MemberPromoteResponse:
+        return await self._roster.get(peer_id).calls.member_promote(request, timeout)

@@ -197,6 +197,12 @@ class _Calls:
             except DecodeError as exc:
                 raise Refused(Code.INVALID_ARGUMENT, f"lease time-to-live: {exc}") from None
             return (await handler.lease_time_to_live(asked)).SerializeToString()
+        if method == Method.MEMBER_PROMOTE:
+            try:
+                promote = pb.MemberPromoteRequest.FromString(body)
+            except DecodeError as exc:
+                raise Refused(Code.INVALID_ARGUMENT, f"member promote: {exc}") from None
+            return (await handler.member_promote(promote)).SerializeToString()
         raise Refused(Code.UNIMPLEMENTED, f"unknown call {method}")
 
 

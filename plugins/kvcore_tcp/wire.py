@@ -68,6 +68,7 @@ class Method(enum.IntEnum):
     MEMBERS = 1  # body empty; answer: PeerHandler.members()
     LEASE_RENEW = 2  # body u64 lease id; answer: i64 TTL
     LEASE_TIME_TO_LIVE = 3  # body and answer: LeaseTimeToLiveRequest / Response
+    MEMBER_PROMOTE = 4  # body and answer: MemberPromoteRequest / Response
 
 
 class Outcome(enum.IntEnum):

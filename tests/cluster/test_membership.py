@@ -84,6 +84,10 @@ def test_learner_promote_update_remove(
     unstarted = [m for m in ctl.json("member", "list")["members"] if m["peerURLs"] == [peer]]
     assert len(unstarted) == 1 and unstarted[0]["isLearner"], unstarted
     assert f"{unstarted[0]['ID']:x}" == hex_id
+    # Only the leader knows whether the learner caught up: the others ask it.
+    for voter in voters:
+        refused = cluster.etcdctl([voter]).run("member", "promote", hex_id)
+        assert NOT_IN_SYNC in refused.stderr, (voter.name, refused)
 
     learner = cluster.joiner("n4", peer_port, initial)
     learner.start()

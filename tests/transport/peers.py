@@ -70,6 +70,13 @@ class RecordingHandler:
         keys = [b"key-of-%d" % request.ID] if request.keys else []
         return pb.LeaseTimeToLiveResponse(ID=request.ID, TTL=ttl, grantedTTL=ttl, keys=keys)
 
+    async def member_promote(self, request: pb.MemberPromoteRequest) -> pb.MemberPromoteResponse:
+        if not self.leading:
+            raise errors.NOT_LEADER
+        if request.ID != 7:
+            raise errors.MEMBER_NOT_FOUND
+        return pb.MemberPromoteResponse(members=[pb.Member(ID=7, name="promoted")])
+
 
 @dataclass
 class Member:

@@ -1,5 +1,6 @@
-"""Lease calls forwarded between members: the answer, or the leader's etcd error as
-itself, or OSError for a peer that is unknown or down."""
+"""Calls forwarded between members (lease renew and time to live, learner promotion):
+the answer, or the leader's etcd error as itself, or OSError for a peer that is unknown
+or down."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ async def test_time_to_live_round_trip(transport: PeerTransport) -> None:
             b.id, pb.LeaseTimeToLiveRequest(ID=9), timeout=5.0
         )
         assert (unknown.ID, unknown.TTL) == (9, -1)
+
+
+@run_async
+async def test_member_promote_round_trip(transport: PeerTransport) -> None:
+    async with members(transport, 2) as (a, b):
+        got = await a.network.member_promote(b.id, pb.MemberPromoteRequest(ID=7), timeout=5.0)
+        assert [(m.ID, m.name) for m in got.members] == [(7, "promoted")]
+        with pytest.raises(errors.EtcdError) as unknown:
+            await a.network.member_promote(b.id, pb.MemberPromoteRequest(ID=8), timeout=5.0)
+        assert unknown.value == errors.MEMBER_NOT_FOUND
 
 
 @run_async

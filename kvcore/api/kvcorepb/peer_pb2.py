@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekvcore/api/kvcorepb/peer.proto\x12\x08kvcorepb\"A\n\x0bPeerMessage\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x02 \x01(\x04\x12\x10\n\x08messages\x18\x03 \x03(\x0c\"\x0b\n\tStreamAck\"d\n\rSnapshotChunk\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x02 \x01(\x04\x12\x0f\n\x07message\x18\x03 \x01(\x0c\x12\x12\n\ntotal_size\x18\x04 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\x19\n\x0bSnapshotAck\x12\n\n\x02ok\x18\x01 \x01(\x08\"\x10\n\x0eMembersRequest\"\"\n\x0fMembersResponse\x12\x0f\n\x07members\x18\x01 \x01(\x0c\"A\n\x11LeaseRenewRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\ncluster_id\x18\x02 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x03 \x01(\x04\"!\n\x12LeaseRenewResponse\x12\x0b\n\x03ttl\x18\x01 \x01(\x03\"K\n\x16LeaseTimeToLiveForward\x12\x0f\n\x07request\x18\x01 \x01(\x0c\x12\x12\n\ncluster_id\x18\x02 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x03 \x01(\x04\")\n\x15LeaseTimeToLiveAnswer\x12\x10\n\x08response\x18\x01 \x01(\x0c\x32\xe5\x02\n\x04Peer\x12\x38\n\x06Stream\x12\x15.kvcorepb.PeerMessage\x1a\x13.kvcorepb.StreamAck\"\x00(\x01\x12>\n\x08Snapshot\x12\x17.kvcorepb.SnapshotChunk\x1a\x15.kvcorepb.SnapshotAck\"\x00(\x01\x12@\n\x07Members\x12\x18.kvcorepb.MembersRequest\x1a\x19.kvcorepb.MembersResponse\"\x00\x12I\n\nLeaseRenew\x12\x1b.kvcorepb.LeaseRenewRequest\x1a\x1c.kvcorepb.LeaseRenewResponse\"\x00\x12V\n\x0fLeaseTimeToLive\x12 .kvcorepb.LeaseTimeToLiveForward\x1a\x1f.kvcorepb.LeaseTimeToLiveAnswer\"\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekvcore/api/kvcorepb/peer.proto\x12\x08kvcorepb\"A\n\x0bPeerMessage\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x02 \x01(\x04\x12\x10\n\x08messages\x18\x03 \x03(\x0c\"\x0b\n\tStreamAck\"d\n\rSnapshotChunk\x12\x12\n\ncluster_id\x18\x01 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x02 \x01(\x04\x12\x0f\n\x07message\x18\x03 \x01(\x0c\x12\x12\n\ntotal_size\x18\x04 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\x19\n\x0bSnapshotAck\x12\n\n\x02ok\x18\x01 \x01(\x08\"\x10\n\x0eMembersRequest\"\"\n\x0fMembersResponse\x12\x0f\n\x07members\x18\x01 \x01(\x0c\"A\n\x11LeaseRenewRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x12\n\ncluster_id\x18\x02 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x03 \x01(\x04\"!\n\x12LeaseRenewResponse\x12\x0b\n\x03ttl\x18\x01 \x01(\x03\"K\n\x16LeaseTimeToLiveForward\x12\x0f\n\x07request\x18\x01 \x01(\x0c\x12\x12\n\ncluster_id\x18\x02 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x03 \x01(\x04\")\n\x15LeaseTimeToLiveAnswer\x12\x10\n\x08response\x18\x01 \x01(\x0c\"I\n\x14MemberPromoteForward\x12\x0f\n\x07request\x18\x01 \x01(\x0c\x12\x12\n\ncluster_id\x18\x02 \x01(\x04\x12\x0c\n\x04\x66rom\x18\x03 \x01(\x04\"\'\n\x13MemberPromoteAnswer\x12\x10\n\x08response\x18\x01 \x01(\x0c\x32\xb7\x03\n\x04Peer\x12\x38\n\x06Stream\x12\x15.kvcorepb.PeerMessage\x1a\x13.kvcorepb.StreamAck\"\x00(\x01\x12>\n\x08Snapshot\x12\x17.kvcorepb.SnapshotChunk\x1a\x15.kvcorepb.SnapshotAck\"\x00(\x01\x12@\n\x07Members\x12\x18.kvcorepb.MembersRequest\x1a\x19.kvcorepb.MembersResponse\"\x00\x12I\n\nLeaseRenew\x12\x1b.kvcorepb.LeaseRenewRequest\x1a\x1c.kvcorepb.LeaseRenewResponse\"\x00\x12V\n\x0fLeaseTimeToLive\x12 .kvcorepb.LeaseTimeToLiveForward\x1a\x1f.kvcorepb.LeaseTimeToLiveAnswer\"\x00\x12P\n\rMemberPromote\x12\x1e.kvcorepb.MemberPromoteForward\x1a\x1d.kvcorepb.MemberPromoteAnswer\"\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -51,6 +51,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LEASETIMETOLIVEFORWARD']._serialized_end=484
   _globals['_LEASETIMETOLIVEANSWER']._serialized_start=486
   _globals['_LEASETIMETOLIVEANSWER']._serialized_end=527
-  _globals['_PEER']._serialized_start=530
-  _globals['_PEER']._serialized_end=887
+  _globals['_MEMBERPROMOTEFORWARD']._serialized_start=529
+  _globals['_MEMBERPROMOTEFORWARD']._serialized_end=602
+  _globals['_MEMBERPROMOTEANSWER']._serialized_start=604
+  _globals['_MEMBERPROMOTEANSWER']._serialized_end=643
+  _globals['_PEER']._serialized_start=646
+  _globals['_PEER']._serialized_end=1085
 # @@protoc_insertion_point(module_scope)

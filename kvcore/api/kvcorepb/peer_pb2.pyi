@@ -77,3 +77,18 @@ class LeaseTimeToLiveAnswer(_message.Message):
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     response: bytes
     def __init__(self, response: _Optional[bytes] = ...) -> None: ...
+
+class MemberPromoteForward(_message.Message):
+    __slots__ = ("request", "cluster_id")
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    request: bytes
+    cluster_id: int
+    def __init__(self, request: _Optional[bytes] = ..., cluster_id: _Optional[int] = ..., **kwargs) -> None: ...
+
+class MemberPromoteAnswer(_message.Message):
+    __slots__ = ("response",)
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    response: bytes
+    def __init__(self, response: _Optional[bytes] = ...) -> None: ...

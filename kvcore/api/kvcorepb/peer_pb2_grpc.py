@@ -59,6 +59,11 @@ class PeerStub:
                 request_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.SerializeToString,
                 response_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.FromString,
                 _registered_method=True)
+        self.MemberPromote = channel.unary_unary(
+                '/kvcorepb.Peer/MemberPromote',
+                request_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteForward.SerializeToString,
+                response_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteAnswer.FromString,
+                _registered_method=True)
 
 
 class PeerServicer:
@@ -103,6 +108,14 @@ class PeerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MemberPromote(self, request, context):
+        """A learner's promotion, which only the leader can judge (is the learner caught
+        up?): forwarded to it as etcd forwards it over its peer HTTP.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +143,11 @@ def add_PeerServicer_to_server(servicer, server):
                     servicer.LeaseTimeToLive,
                     request_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.FromString,
                     response_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.SerializeToString,
+            ),
+            'MemberPromote': grpc.unary_unary_rpc_method_handler(
+                    servicer.MemberPromote,
+                    request_deserializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteForward.FromString,
+                    response_serializer=kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteAnswer.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +285,33 @@ class Peer:
             '/kvcorepb.Peer/LeaseTimeToLive',
             kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveForward.SerializeToString,
             kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.LeaseTimeToLiveAnswer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MemberPromote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kvcorepb.Peer/MemberPromote',
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteForward.SerializeToString,
+            kvcore_dot_api_dot_kvcorepb_dot_peer__pb2.MemberPromoteAnswer.FromString,
             options,
             channel_credentials,
             insecure,

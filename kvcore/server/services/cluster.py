@@ -8,15 +8,13 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.raft.types import ConfChangeType
-from kvcore.server import ids
+from kvcore.server import ids, promotion
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Member, parse_peer_urls
 from kvcore.transport import CallContext
 
 # etcd allows one learner at a time (--max-learners defaults to 1).
 MAX_LEARNERS = 1
-# A learner is promoted only once its log is within this share of the leader's.
-LEARNER_READY_SHARE = 0.9
 
 
 class ClusterService:
@@ -88,22 +86,5 @@ class ClusterService:
             raise errors.MEMBER_NOT_FOUND
         if not member.is_learner:
             raise errors.MEMBER_NOT_LEARNER
-        self._check_learner_ready(request.ID)
-        if not self._server.membership.ready_to_promote():
-            raise errors.MEMBER_NOT_ENOUGH_STARTED
-        await self._server.propose_conf_change(ConfChangeType.ADD_NODE, request.ID, promote=True)
+        await promotion.promote(self._server, request)
         return pb.MemberPromoteResponse(header=self._header(), members=self._members())
-
-    def _check_learner_ready(self, learner_id: int) -> None:
-        """Only the leader tracks followers' logs; elsewhere the check is the leader's
-        to make when it applies (raft refuses nothing here, as etcd's forwarding does)."""
-        server = self._server
-        if not server.is_leader:
-            return
-        progress = server.driver.node.status().progress
-        leader = progress.get(server.identity.member_id)
-        learner = progress.get(learner_id)
-        if leader is None or learner is None:
-            return
-        if learner.match < leader.match * LEARNER_READY_SHARE:
-            raise errors.LEARNER_NOT_READY
