@@ -105,7 +105,7 @@ class GrpcCall:
         self._router = router
         self._conn = conn
         self._stream = stream
-        self._buf = b""
+        self._buf = bytearray()  # the start of a message still arriving
         self._task: asyncio.Task | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._requests: asyncio.Queue | None = None
@@ -162,7 +162,11 @@ class GrpcCall:
     def receive(self, data: bytes) -> None:
         if self._done:
             return
-        buf = self._buf + data if self._buf else data
+        buf = self._buf
+        if buf:
+            buf += data  # a message spread over frames grows in place
+        else:
+            buf = data
         at, end, limit = 0, len(buf), self._router.max_receive
         while end - at >= _PREFIX:
             size = int.from_bytes(buf[at + 1 : at + 5], "big")
@@ -172,11 +176,14 @@ class GrpcCall:
             if end - at - _PREFIX < size:
                 break
             compressed = buf[at]
-            payload = buf[at + _PREFIX : at + _PREFIX + size]
+            payload = bytes(buf[at + _PREFIX : at + _PREFIX + size])
             at += _PREFIX + size
             if not self._message(payload, compressed):
                 return
-        self._buf = buf[at:]
+        if at == end:
+            self._buf = bytearray()
+        elif at or buf is not self._buf:
+            self._buf = bytearray(buf[at:])
 
     def end_of_requests(self) -> None:
         if self._done:

@@ -204,19 +204,25 @@ def test_stop_lets_calls_in_flight_finish_and_refuses_new_ones() -> None:
     _run(scenario)
 
 
-def test_a_client_that_does_not_speak_http2_is_hung_up_on() -> None:
+def _exchange(address: str, sent: bytes) -> bytes:
+    """What the listener sends back to a connection that sends ``sent`` and stops."""
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(sent)
+        received = b""
+        while chunk := conn.recv(4096):
+            received += chunk
+            if b"404 page not found" in received:
+                break
+        return received
+
+
+def test_http1_goes_to_the_gateway_and_anything_else_is_hung_up_on() -> None:
     async def scenario(address: str, server) -> None:
-        host, port = address.rsplit(":", 1)
-
-        def exchange() -> bytes:
-            with socket.create_connection((host, int(port)), timeout=5) as conn:
-                conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                received = b""
-                while chunk := conn.recv(4096):
-                    received += chunk
-                return received
-
-        received = await asyncio.to_thread(exchange)
+        request = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        answer = await asyncio.to_thread(_exchange, address, request)
+        assert answer.startswith(b"HTTP/1.1 404 ") and answer.endswith(b"404 page not found\n")
+        received = await asyncio.to_thread(_exchange, address, b"\x16\x03\x01 not http at all")
         # The server's SETTINGS, then a GOAWAY (type 7) with PROTOCOL_ERROR, then EOF.
         assert received[3] == 0x4 and received.find(b"\x07\x00\x00\x00\x00\x00") > 0
 
