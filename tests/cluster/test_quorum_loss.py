@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import grpc
 import pytest
 from support.cluster import ELECTION_MS, KvcoreCluster, Member, poll
 from support.rawclient import Outcome, RpcFailure
 
-from kvcore.api.etcdserverpb import rpc_pb2
+from kvcore.api.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 
 pytestmark = pytest.mark.kvcore
 
@@ -111,3 +112,32 @@ def test_stale_member_restarted_alone(cluster: KvcoreCluster) -> None:
     cluster.start_members(others)
     cluster.wait_published()
     check_serves_again(survivor, b"v2")
+
+
+def test_a_stream_that_asked_for_a_leader_ends_when_the_member_loses_it(
+    cluster: KvcoreCluster,
+) -> None:
+    """As etcd's monitorLeader: a watch made with ``hasleader`` (etcdctl watch, clientv3's
+    WithRequireLeader) ends with "no leader" a few election timeouts after the member
+    is cut off; one made without it stays open."""
+    survivor = cluster.wait_leader()
+    with grpc.insecure_channel(survivor.endpoint) as channel:
+        stub = rpc_pb2_grpc.WatchStub(channel)
+        create = rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(key=KEY))
+        led = stub.Watch(iter([create]), metadata=[("hasleader", "true")], timeout=30)
+        plain = stub.Watch(iter([create]), timeout=NOTICE_SECONDS + 3)
+        assert next(led).created and next(plain).created
+        for member in cluster.members.values():
+            if member is not survivor:
+                member.stop()
+        started = time.monotonic()
+        with pytest.raises(grpc.RpcError) as ended:
+            next(led)
+        assert (ended.value.code(), ended.value.details()) == (
+            grpc.StatusCode.UNAVAILABLE,
+            "etcdserver: no leader",
+        )
+        assert time.monotonic() - started < NOTICE_SECONDS + 2
+        with pytest.raises(grpc.RpcError) as still_open:
+            next(plain)
+        assert still_open.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED

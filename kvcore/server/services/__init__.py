@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from kvcore import errors
@@ -51,7 +55,8 @@ class _Interceptor:
       call gets "rpc not supported for learner" (Unavailable, so that clients try
       another member);
     * a call that carries ``hasleader: true`` fails with "no leader" while this member
-      knows no leader (clientv3's WithRequireLeader).
+      knows no leader (clientv3's WithRequireLeader), and such a stream ends with it
+      once the member loses its leader.
     """
 
     def __init__(self, server: EtcdServer, service: str, impl: object) -> None:
@@ -71,9 +76,51 @@ class _Interceptor:
             required = ctx.metadata.get(REQUIRE_LEADER_KEY) == REQUIRE_LEADER_VALUE
             if required and not server.leader_id:
                 raise errors.NO_LEADER
-            return handler(request, ctx)
+            answer = handler(request, ctx)
+            if required and inspect.isasyncgen(answer):
+                return _while_led(server, answer)
+            return answer
 
         return guarded
+
+
+async def _while_led(server: EtcdServer, responses: AsyncGenerator) -> AsyncIterator[Any]:
+    """A stream that asked for a leader ends with "no leader" once this member finds
+    itself without one, looking every election timeout, as etcd's monitorLeader ends
+    such streams. The handler's generator runs in a task of its own: it is advanced
+    there alone (its context, the caller it runs as, stays with it)."""
+    answers: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue(maxsize=1)
+
+    async def pump() -> None:
+        try:
+            async for answer in responses:
+                await answers.put((answer, None))
+            await answers.put((_END, None))
+        except Exception as exc:
+            await answers.put((None, exc))
+
+    pumping = asyncio.create_task(pump())
+    period = server.cfg.raft.election_timeout_ms / 1000
+    try:
+        while True:
+            nxt = asyncio.ensure_future(answers.get())
+            while not (await asyncio.wait({nxt}, timeout=period))[0]:
+                if not server.leader_id:
+                    nxt.cancel()
+                    raise errors.NO_LEADER
+            answer, error = nxt.result()
+            if error is not None:
+                raise error
+            if answer is _END:
+                return
+            yield answer
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumping
+
+
+_END = object()
 
 
 def _learner_serves(call: tuple[str, str], request: Any) -> bool:
