@@ -64,6 +64,8 @@ def _propose(r: Raft, m: Message) -> None:
                 raise ProposalDroppedError("a configuration change is still being applied")
             r.pending_conf_index = r.log.last_index() + i + 1
     append_entry(r, ents)
+    if m.frm not in (NONE, r.id):
+        r.forwarded[m.frm] = r.log.last_index()  # its client waits for the commit
     r.appends_due = True  # sent at the next Ready with every other proposal of the turn
 
 
@@ -129,7 +131,7 @@ def _on_append_resp(r: Raft, m: Message, pr: Progress) -> None:
     while maybe_send_append(r, m.frm, send_if_empty=False):
         sent = True
     if not sent and not r.appends_due and _commit_is_news(r, pr) and _holds_all_sent(pr):
-        send_commit(r, m.frm, pr)  # it held an older commit while its entries were in flight
+        _tell_commit(r, m.frm, pr)  # it held an older commit while its entries were in flight
     if m.frm == r.lead_transferee and pr.match == r.log.last_index():
         r.send(Message(MT.TIMEOUT_NOW, to=m.frm))
 
@@ -305,7 +307,7 @@ def bcast_pending(r: Raft) -> None:
         if pr.state != ProgressState.REPLICATE:
             maybe_send_append(r, nid, send_if_empty=True)
         elif _holds_all_sent(pr):
-            send_commit(r, nid, pr)  # only the commit index is news
+            _tell_commit(r, nid, pr)  # only the commit index is news
         # else entries are in flight to it: its answer brings the commit (_on_append_resp)
 
 
@@ -316,6 +318,19 @@ def _commit_is_news(r: Raft, pr: Progress) -> bool:
 
 def _holds_all_sent(pr: Progress) -> bool:
     return pr.state == ProgressState.REPLICATE and pr.match == pr.next - 1
+
+
+def _tell_commit(r: Raft, to: int, pr: Progress) -> None:
+    """Tell a follower that holds every entry sent to it how far they are committed: in
+    a COMMIT, which the driver may hold back (kvcore.raft.commit_hold), or in an empty
+    append, sent at once, when a client waits on the follower for a proposal it
+    forwarded."""
+    waiting = r.forwarded.get(to)
+    if waiting is not None and min(r.log.committed, pr.match) >= waiting:
+        del r.forwarded[to]
+        maybe_send_append(r, to, send_if_empty=True)
+    else:
+        send_commit(r, to, pr)
 
 
 def send_commit(r: Raft, to: int, pr: Progress) -> None:

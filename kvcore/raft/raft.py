@@ -54,6 +54,9 @@ class Raft:
         # A leader's appends owed to followers (new entries, a new commit index), sent
         # once by flush_appends rather than once per proposal or acknowledgement.
         self.appends_due = False
+        # A leader's followers waiting on a proposal they forwarded: follower -> its
+        # index. They hear it committed in an append at once, not a held COMMIT.
+        self.forwarded: dict[int, int] = {}
         self.read_states: list[ReadState] = []
         self.read_only = ReadOnly()
         self.pending_reads: list[Message] = []  # leader: reads waiting for a commit in term
@@ -141,6 +144,7 @@ class Raft:
             me.match = self.log.last_stable_index()
         self.pending_conf_index = 0
         self.appends_due = False
+        self.forwarded = {}
         self.read_only = ReadOnly()
         self.pending_reads = []
 

@@ -78,3 +78,22 @@ def test_a_commit_goes_out_once() -> None:
     t.settle()
     t.node(1).tick()  # nothing new: no message but heartbeats, ever
     assert {m.type for m in t.out(1)} <= {MT.HEARTBEAT}
+
+
+def test_the_follower_that_forwarded_a_proposal_hears_the_commit_in_an_append() -> None:
+    """A COMMIT may be held back by the driver; the follower whose client waits on the
+    proposal it forwarded hears the commit at once, in an (empty) append."""
+    t = Trio()
+    t.node(1).campaign()
+    t.settle()
+    t.node(2).propose(b"x")
+    t.deliver(t.out(2))  # forwarded to the leader
+    appends = t.out(1)
+    index = appends[0].entries[0].index
+    t.deliver(appends)
+    answers = t.out(2) + t.out(3)
+    t.deliver(answers)
+    told = {m.to: m for m in t.out(1)}
+    assert t.node(1).status().hard_state.commit == index
+    assert (told[2].type, told[2].entries, told[2].commit) == (MT.APP, [], index)
+    assert (told[3].type, told[3].commit) == (MT.COMMIT, index)
