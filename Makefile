@@ -1,5 +1,8 @@
 # kvcore's everyday commands. `make test` is what CI runs (.ci/run).
 PYTHON ?= python3
+# A fresh Debian/Ubuntu marks its Python as externally managed (PEP 668): let pip
+# install there too (no effect elsewhere).
+export PIP_BREAK_SYSTEM_PACKAGES := 1
 
 .PHONY: serve test test-long test-engines test-grpc test-frontend lint bench protos
 

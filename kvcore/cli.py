@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="kvcore", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
+    versions = f"kvcore version: {__version__}\netcd API version: {ETCD_API_VERSION}"
+    parser.add_argument("--version", action="version", version=versions)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     serve = commands.add_parser(
         "serve",
@@ -57,16 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     restore = snapshot_commands.add_parser(
         "restore",
         help="make a new member's data dir from a snapshot file",
-        description="Load a snapshot file (from `etcdctl snapshot save` against kvcore) "
-        "into the data dir of the member FILE's config describes, on that config's "
-        "engine; then start it with `kvcore serve --config`.",
+        description="Load the snapshot FILE (from `etcdctl snapshot save`) into the data "
+        "dir that the --config file names, on that config's engine; then start the "
+        "member with `kvcore serve --config`.",
     )
     restore.add_argument("file", metavar="FILE", help="the snapshot file")
     restore.add_argument("--config", "-c", required=True, help="the new member's YAML config")
     commands.add_parser("version", help="print kvcore's version and the etcd API it speaks")
     args = parser.parse_args(argv)
     if args.command == "version":
-        print(f"kvcore version: {__version__}\netcd API version: {ETCD_API_VERSION}")
+        print(versions)
         return 0
     if args.command == "snapshot":
         return _restore(Path(args.file), args.config)

@@ -14,4 +14,5 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
     systemctl stop etcd || true
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# A fresh Debian/Ubuntu marks its Python as externally managed (PEP 668).
+PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
