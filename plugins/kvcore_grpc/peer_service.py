@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import NoReturn
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, NoReturn
 
 import grpc
 
@@ -121,24 +121,33 @@ class PeerService(PeerServicer):
     async def LeaseTimeToLive(
         self, request: LeaseTimeToLiveForward, context: grpc.aio.ServicerContext
     ) -> LeaseTimeToLiveAnswer:
-        await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
-        try:
-            asked = LeaseTimeToLiveRequest.FromString(request.request)
-            answer = await self._handler.lease_time_to_live(asked)
-        except EtcdError as exc:
-            await _abort_etcd(context, exc)
-        return LeaseTimeToLiveAnswer(response=answer.SerializeToString())
+        answer = await self._forwarded(
+            request, context, LeaseTimeToLiveRequest.FromString, self._handler.lease_time_to_live
+        )
+        return LeaseTimeToLiveAnswer(response=answer)
 
     async def MemberPromote(
         self, request: MemberPromoteForward, context: grpc.aio.ServicerContext
     ) -> MemberPromoteAnswer:
+        answer = await self._forwarded(
+            request, context, MemberPromoteRequest.FromString, self._handler.member_promote
+        )
+        return MemberPromoteAnswer(response=answer)
+
+    async def _forwarded(
+        self,
+        request: LeaseTimeToLiveForward | MemberPromoteForward,
+        context: grpc.aio.ServicerContext,
+        parse: Callable[[bytes], Any],
+        answer: Callable[[Any], Awaitable[Any]],
+    ) -> bytes:
+        """A forwarded call's answer, serialized: an etcd API request carried as bytes,
+        answered by the handler, whose etcd error fails the call as itself."""
         await self._check_cluster(request.cluster_id, getattr(request, "from"), context)
         try:
-            asked = MemberPromoteRequest.FromString(request.request)
-            answer = await self._handler.member_promote(asked)
+            return (await answer(parse(request.request))).SerializeToString()
         except EtcdError as exc:
             await _abort_etcd(context, exc)
-        return MemberPromoteAnswer(response=answer.SerializeToString())
 
     async def _check_cluster(
         self, cluster_id: int, sender: int, context: grpc.aio.ServicerContext

@@ -233,10 +233,8 @@ class GrpcCall:
                 EtcdError(Code.UNIMPLEMENTED, "grpc: received more than one request message")
             )
             return False
-        elif method.server_streaming:
-            self._start(self._run(request))
         else:
-            self._start(self._run_unary(request))
+            self._start(self._run(request))
         return True
 
     async def _request_stream(self) -> AsyncIterator[Any]:
@@ -250,25 +248,9 @@ class GrpcCall:
         self._started = True
         self._task = asyncio.get_running_loop().create_task(coro)
 
-    async def _run_unary(self, request: Any) -> None:
-        method = self._method
-        assert method is not None
-        method.counts.start()
-        try:
-            response = await method.fn(request, self._ctx)
-            data = response.SerializeToString()
-        except asyncio.CancelledError:
-            self._cancelled()
-            return
-        except Exception as exc:
-            self._fail(exc)
-            return
-        self._send_message(data)
-        self._finish(Code.OK, "")
-
     async def _run(self, request_or_stream: Any) -> None:
-        """A server-streaming or bidirectional call (the handler returns an async
-        iterator), or a client-streaming one (a coroutine)."""
+        """Run the handler: a coroutine for a unary or client-streaming call, an async
+        iterator for a server-streaming or bidirectional one."""
         method = self._method
         assert method is not None
         method.counts.start()

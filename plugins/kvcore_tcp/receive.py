@@ -191,19 +191,25 @@ class _Calls:
             except struct.error:
                 raise Refused(Code.INVALID_ARGUMENT, "lease renew: bad lease id") from None
             return TTL.pack(await handler.lease_renew(lease_id))
-        if method == Method.LEASE_TIME_TO_LIVE:
-            try:
-                asked = pb.LeaseTimeToLiveRequest.FromString(body)
-            except DecodeError as exc:
-                raise Refused(Code.INVALID_ARGUMENT, f"lease time-to-live: {exc}") from None
-            return (await handler.lease_time_to_live(asked)).SerializeToString()
-        if method == Method.MEMBER_PROMOTE:
-            try:
-                promote = pb.MemberPromoteRequest.FromString(body)
-            except DecodeError as exc:
-                raise Refused(Code.INVALID_ARGUMENT, f"member promote: {exc}") from None
-            return (await handler.member_promote(promote)).SerializeToString()
-        raise Refused(Code.UNIMPLEMENTED, f"unknown call {method}")
+        forwarded = _FORWARDED.get(method)
+        if forwarded is None:
+            raise Refused(Code.UNIMPLEMENTED, f"unknown call {method}")
+        request_cls, answer, what = forwarded
+        try:
+            asked = request_cls.FromString(body)
+        except DecodeError as exc:
+            raise Refused(Code.INVALID_ARGUMENT, f"{what}: {exc}") from None
+        return (await getattr(handler, answer)(asked)).SerializeToString()
+
+
+# Calls whose body and answer are etcd API messages: the request's class, the
+# PeerHandler method that answers it, and what a refusal calls it.
+_FORWARDED = {
+    Method.LEASE_TIME_TO_LIVE: (
+        pb.LeaseTimeToLiveRequest, "lease_time_to_live", "lease time-to-live"
+    ),
+    Method.MEMBER_PROMOTE: (pb.MemberPromoteRequest, "member_promote", "member promote"),
+}
 
 
 def _expect(kind: int, wanted: Frame) -> None:

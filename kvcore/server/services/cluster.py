@@ -81,6 +81,8 @@ class ClusterService:
     async def member_promote(
         self, request: pb.MemberPromoteRequest, ctx: CallContext
     ) -> pb.MemberPromoteResponse:
+        # Answered here when this member's table already says no; the leader checks
+        # again against its own (promote_here), as it alone can judge the rest.
         member = self._server.membership.get(request.ID)
         if member is None:
             raise errors.MEMBER_NOT_FOUND
