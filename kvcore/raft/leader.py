@@ -294,7 +294,10 @@ def bcast_append(r: Raft) -> None:
 def bcast_pending(r: Raft) -> None:
     """Each follower gets the entries it lacks. One that holds them all but not the
     newest commit index it can use gets that index: a COMMIT when it is replicating,
-    an empty append while probing. One still owing answers hears it after answering."""
+    an empty append while probing. One still owing answers hears it after answering,
+    unless a membership change just committed: that may remove it before it answers,
+    and a removed member must still learn that its removal is committed."""
+    conf_change_committed = r.log.applied < r.pending_conf_index <= r.log.committed
     for nid in r.tracker.ids():
         if nid == r.id:
             continue
@@ -304,7 +307,7 @@ def bcast_pending(r: Raft) -> None:
         pr = r.tracker.progress[nid]
         if sent or not _commit_is_news(r, pr):
             continue
-        if pr.state != ProgressState.REPLICATE:
+        if pr.state != ProgressState.REPLICATE or conf_change_committed:
             maybe_send_append(r, nid, send_if_empty=True)
         elif _holds_all_sent(pr):
             _tell_commit(r, nid, pr)  # only the commit index is news

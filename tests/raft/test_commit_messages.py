@@ -7,6 +7,7 @@ from kvcore.raft.bootstrap import bootstrap
 from kvcore.raft.messages import Message, MessageType
 from kvcore.raft.rawnode import Config, RawNode
 from kvcore.raft.storage import MemoryStorage
+from kvcore.raft.types import ConfChange, ConfChangeType, EntryType
 
 from .test_rawnode import persist
 
@@ -97,3 +98,24 @@ def test_the_follower_that_forwarded_a_proposal_hears_the_commit_in_an_append() 
     assert t.node(1).status().hard_state.commit == index
     assert (told[2].type, told[2].entries, told[2].commit) == (MT.APP, [], index)
     assert (told[3].type, told[3].commit) == (MT.COMMIT, index)
+
+
+def test_a_member_being_removed_hears_its_removal_commit_before_answering() -> None:
+    """Once the leader applies a removal it no longer hears the removed member's
+    answers, so the commit cannot wait for them: the member must learn it, apply its
+    own removal and stop (and answer the client that asked it to remove itself)."""
+    t = Trio()
+    t.node(1).campaign()
+    t.settle()
+    t.node(1).propose_conf_change(ConfChange(ConfChangeType.REMOVE_NODE, 3))
+    appends = t.out(1)
+    index = appends[0].entries[0].index
+    t.deliver(appends)
+    [answer2] = t.out(2)
+    t.deliver([answer2])  # a quorum without member 3: the removal commits
+    told = {m.to: m for m in t.out(1)}
+    assert (told[3].type, told[3].entries, told[3].commit) == (MT.APP, [], index)
+    t.deliver([told[3]])  # before member 3 answered the append that carried it
+    rd = t.node(3).ready()
+    assert [e.type for e in rd.committed_entries][-1:] == [EntryType.CONF_CHANGE]
+    assert rd.committed_entries[-1].index == index
