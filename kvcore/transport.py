@@ -174,6 +174,12 @@ class PeerNetwork(Protocol):
     def send(self, messages: list[Message]) -> None:
         """Queue each message for its ``to`` peer."""
 
+    def active_since(self, peer_id: int) -> float | None:
+        """Since when (``time.monotonic()``) the connection carrying raft messages to
+        ``peer_id`` has been up without a break; None while it is down, not yet up,
+        or the peer is unknown. Membership changes are refused while too few peers
+        have been connected for a while (etcd's "unhealthy cluster")."""
+
     async def lease_renew(self, peer_id: int, lease_id: int, timeout: float) -> int:
         """Have peer ``peer_id`` (the leader) renew a lease: its
         ``PeerHandler.lease_renew`` answer. Raises the :class:`kvcore.errors.EtcdError`

@@ -121,23 +121,23 @@ class Membership:
     # a change is refused when the voters it leaves would need members that have not
     # started (an added member starts once it publishes its name) for a quorum.
 
-    def _voters(self) -> list[Member]:
+    def voters(self) -> list[Member]:
         return [m for m in self._members.values() if not m.is_learner]
 
     def ready_to_add_voter(self) -> bool:
-        voters = self._voters()
+        voters = self.voters()
         started = _started(voters)
         if started == 1 and len(voters) == 1:
             return True  # a second member for a lone one (etcd: restoring a cluster)
         return started >= majority(len(voters) + 1)
 
     def ready_to_remove_voter(self, member_id: int) -> bool:
-        rest = [m for m in self._voters() if m.id != member_id]
+        rest = [m for m in self.voters() if m.id != member_id]
         return _started(rest) >= majority(len(rest))
 
     def ready_to_promote(self) -> bool:
         """The learner counts as a started voter of the configuration it joins."""
-        voters = self._voters()
+        voters = self.voters()
         return _started(voters) + 1 >= majority(len(voters) + 1)
 
     # --- changes (the applier calls these with the apply batch's transaction) --------

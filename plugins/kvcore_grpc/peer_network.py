@@ -80,6 +80,10 @@ class GrpcPeerNetwork:
             self._credentials,
         )
 
+    def active_since(self, peer_id: int) -> float | None:
+        sender = self._roster.links.get(peer_id)
+        return None if sender is None else sender.up_since
+
     def send(self, messages: list[Message]) -> None:
         for message in messages:
             sender = self._roster.links.get(message.to)

@@ -59,6 +59,10 @@ class PeerSender:
         self._tasks: set[asyncio.Task] = set()
         self._spawn(self._run(), "stream")
 
+    @property
+    def up_since(self) -> float | None:
+        return self._reach.up_since
+
     def send(self, message: Message) -> None:
         if message.type == MessageType.SNAP:
             if self._reach.down:

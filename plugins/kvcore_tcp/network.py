@@ -64,6 +64,10 @@ class TcpPeerNetwork:
             self._client_context,
         )
 
+    def active_since(self, peer_id: int) -> float | None:
+        link = self._roster.links.get(peer_id)
+        return None if link is None else link.stream.up_since
+
     def send(self, messages: list[Message]) -> None:
         links = self._roster.links
         touched: dict[int, PeerLink] = {}

@@ -67,6 +67,10 @@ class StreamSender:
     def down(self) -> bool:
         return self._reach.down
 
+    @property
+    def up_since(self) -> float | None:
+        return self._reach.up_since
+
     def send(self, message: Message) -> None:
         """Queue ``message`` (not a SNAP) for the next flush, or drop and report it."""
         if self._reach.down:

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.kvcore
 
 PREFIX = "members/"
 NOT_IN_SYNC = "can only promote a learner member which is in sync with leader"
+UNHEALTHY = "etcdserver: unhealthy cluster"
 PROMOTE_SECONDS = 15.0
+RECONFIGURE_SECONDS = 15.0
 REMOVED_EXIT_SECONDS = 5.0
 # Election timeouts without a leader, then a member list from a peer (removal.watch).
 REMOVED_AFTER_RESTART_SECONDS = 15.0
@@ -58,6 +60,17 @@ def assert_learner_serves_reads_only(learner: Server) -> None:
     assert "rpc not supported for learner" in ctl.run("put", "learner", "no").stderr
 
 
+def reconfigure(ctl: Etcdctl, *args: str) -> CtlResult:
+    """A membership change, retried while the members have not been connected long
+    enough for one (kvcore.server.peer_health), as they have not right after a start."""
+
+    def attempt() -> CtlResult | None:
+        result = ctl.run(*args)
+        return None if UNHEALTHY in result.stderr else result
+
+    return poll("the cluster to be healthy for a reconfiguration", attempt, RECONFIGURE_SECONDS)
+
+
 def promote(ctl: Etcdctl, hex_id: str) -> CtlResult:
     """Promote, retrying while the leader says the learner is not in sync yet."""
 
@@ -78,7 +91,7 @@ def test_learner_promote_update_remove(
 
     peer_port = free_port()
     peer = f"http://127.0.0.1:{peer_port}"
-    added = ctl.run("member", "add", "n4", f"--peer-urls={peer}", "--learner").check()
+    added = reconfigure(ctl, "member", "add", "n4", f"--peer-urls={peer}", "--learner").check()
     hex_id, initial = parse_added(added.stdout)
     assert initial == {**cluster.initial, "n4": peer}
     unstarted = [m for m in ctl.json("member", "list")["members"] if m["peerURLs"] == [peer]]
@@ -115,7 +128,7 @@ def test_learner_promote_update_remove(
     gone = next(m for m in voters if m is not cluster.wait_leader())
     gone_id = f"{cluster.member_id(gone):x}"
     removed_at = time.monotonic()
-    result = ctl.run("member", "remove", gone_id).check()
+    result = reconfigure(ctl, "member", "remove", gone_id).check()
     assert re.fullmatch(rf"Member +{gone_id} removed from cluster +[0-9a-f]+\n", result.stdout)
     gone.process.wait_exit(REMOVED_EXIT_SECONDS)
     print(f"removed member exited after {time.monotonic() - removed_at:.2f}s")

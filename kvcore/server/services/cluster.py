@@ -8,7 +8,7 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.raft.types import ConfChangeType
-from kvcore.server import ids, promotion
+from kvcore.server import ids, peer_health, promotion
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Member, parse_peer_urls
 from kvcore.transport import CallContext
@@ -41,6 +41,7 @@ class ClusterService:
         table = self._server.membership
         if not request.isLearner and not table.ready_to_add_voter():
             raise errors.MEMBER_NOT_ENOUGH_STARTED
+        peer_health.check_add(table, self._server.peers)
         if table.with_peer_url(urls) is not None:
             raise errors.PEER_URL_EXIST
         if request.isLearner and sum(m.is_learner for m in table.members()) >= MAX_LEARNERS:
@@ -64,6 +65,8 @@ class ClusterService:
             raise errors.MEMBER_NOT_ENOUGH_STARTED
         if member is None:
             raise errors.MEMBER_NOT_FOUND
+        if not learner:
+            peer_health.check_remove_voter(table, self._server.peers, request.ID)
         await self._server.propose_conf_change(ConfChangeType.REMOVE_NODE, request.ID)
         return pb.MemberRemoveResponse(header=self._header(), members=self._members())
 
