@@ -63,10 +63,10 @@ class ClusterService:
         learner = member is not None and member.is_learner
         if not learner and not table.ready_to_remove_voter(request.ID):
             raise errors.MEMBER_NOT_ENOUGH_STARTED
-        if member is None:
-            raise errors.MEMBER_NOT_FOUND
         if not learner:
             peer_health.check_remove_voter(table, self._server.peers, request.ID)
+        # An unknown id fails when the change applies, as in etcd: without a quorum,
+        # it times out like any change.
         await self._server.propose_conf_change(ConfChangeType.REMOVE_NODE, request.ID)
         return pb.MemberRemoveResponse(header=self._header(), members=self._members())
 
@@ -76,8 +76,6 @@ class ClusterService:
         # etcd takes any strings here (and its transport then fails on a peer's bad
         # URL); kvcore checks them as for an added member.
         parse_peer_urls(request.peerURLs)
-        if self._server.membership.get(request.ID) is None:
-            raise errors.MEMBER_NOT_FOUND
         await self._server.propose(InternalRaftRequest(member_update=request))
         return pb.MemberUpdateResponse(header=self._header(), members=self._members())
 
