@@ -43,7 +43,7 @@ class Endpoints:
     def add_to(self, app: web.Application) -> None:
         app.router.add_get("/health", self.health)
         app.router.add_get("/version", self.version)
-        app.router.add_get("/metrics", self.metrics)
+        app.router.add_route("*", "/metrics", self.metrics)  # as promhttp: any method
 
     async def health(self, request: web.Request) -> web.Response:
         healthy = await self._healthy()
@@ -76,6 +76,8 @@ class Endpoints:
         return web.Response(body=_compact(body), content_type="application/json")
 
     async def metrics(self, request: web.Request) -> web.Response:
-        return web.Response(
+        response = web.Response(
             body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
         )
+        response.enable_chunked_encoding()  # as promhttp's answer, whose length is unknown
+        return response

@@ -46,22 +46,33 @@ async def _go_style_errors(request: web.Request, handler: gateway.Handler) -> we
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        gateway_path = request.path.startswith(("/v3/", _OLD_PREFIX))
-        return web.Response(status=404, text="Not Found\n" if gateway_path else _GO_NOT_FOUND)
+        text = "Not Found\n" if _on_gateway(request) else _GO_NOT_FOUND
+        return web.Response(status=404, text=text, headers=_GO_ERROR_HEADERS)
     except web.HTTPMethodNotAllowed:
-        return web.Response(status=405, text="Method Not Allowed\n")
+        # etcd's own endpoints (/health, /version) say what they allow; the gateway not.
+        headers = _GO_ERROR_HEADERS if _on_gateway(request) else _GO_ERROR_HEADERS | _ALLOW_GET
+        return web.Response(status=405, text="Method Not Allowed\n", headers=headers)
+
+
+def _on_gateway(request: web.Request) -> bool:
+    return request.path.startswith(("/v3/", _OLD_PREFIX))
 
 
 _GO_NOT_FOUND = "404 page not found\n"
+# Go's http.Error sends this with every error it writes.
+_GO_ERROR_HEADERS = {"X-Content-Type-Options": "nosniff"}
+_ALLOW_GET = {"Allow": "GET"}
 # etcd still serves its gateway's old prefix, as the same paths under /v3/.
 _OLD_PREFIX = "/v3beta/"
 
 
-async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+async def _headers_as_etcds(request: web.Request, response: web.StreamResponse) -> None:
     # etcd's gateway allows any origin; browsers need these to call it.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS, PUT, DELETE"
     response.headers["Access-Control-Allow-Headers"] = "accept, content-type, authorization"
+    # Go's HTTP server names no Server; aiohttp names itself and its version.
+    response.headers.popall("Server", None)
 
 
 class Gateway:
@@ -81,7 +92,7 @@ class Gateway:
             app.router.add_post(route.path, handler)
             app.router.add_post(route.path.replace("/v3/", _OLD_PREFIX, 1), handler)
         Endpoints(self._services).add_to(app)
-        app.on_response_prepare.append(_cors)
+        app.on_response_prepare.append(_headers_as_etcds)
         return app
 
     async def open(self) -> Callable[[], asyncio.Protocol]:

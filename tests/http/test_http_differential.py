@@ -297,3 +297,26 @@ def test_lock_and_election_calls(both):
     same(both, "/v3/election/campaign", {"name": b64("gw-e"), "lease": lease_id, "value": b64("a")})
     same(both, "/v3/election/leader", {"name": b64("gw-e")})
     same(both, "/v3/election/leader", {"name": b64("gw-none")})  # no leader
+
+
+HEADER_CASES = [
+    ("/v3/kv/range", b'{"key":"Zm9v"}'),
+    ("/v3/kv/range", b"{bad"),
+    ("/v3/kv/range", None),  # GET: 405
+    ("/v3/kv/nosuch", b"{}"),
+    ("/nosuch", None),
+    ("/health", None),
+    ("/health", b"{}"),  # POST: 405
+    ("/version", None),
+    ("/version", b"{}"),
+    ("/metrics", None),
+    ("/metrics", b"{}"),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), HEADER_CASES)
+def test_header_names_as_etcds(both, path, body):
+    """No header etcd does not send (aiohttp would name itself in Server), none missing."""
+    ours, theirs = (request(base + path, body) for base in both)
+    assert ours.status == theirs.status
+    assert sorted(ours.headers) == sorted(theirs.headers)
