@@ -18,10 +18,8 @@ token is read from ``token``, else ``authorization``, as etcd reads it).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import functools
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -215,31 +213,32 @@ async def _resumed(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
 async def _json_requests(request: web.Request, route: Route, limit: int) -> AsyncIterator[Message]:
     """Request messages from a body of concatenated JSON values, as they arrive.
 
-    Only the first may raise :class:`codec.BadRequestBody`; a later bad one ends the
-    requests.
+    Only the first may raise (:class:`codec.BadRequestBody`, or the EtcdError of a
+    message over the limit); a later bad one ends the requests.
     """
-    decoder = json.JSONDecoder()
-    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
+    pending = b""
     first = True
-    async for chunk in request.content.iter_any():
-        pending += text.decode(chunk)
-        while pending := pending.lstrip():
+    async for chunk, final in _chunks(request):
+        pending += chunk
+        while pending := pending.lstrip(codec.JSON_SPACE):
             try:
-                value, end = decoder.raw_decode(pending)
-            except ValueError:
-                break  # incomplete: wait for more of the body
-            pending = pending[end:]
-            try:
-                message = _check_size(codec.decode_value(value, route.request_cls), limit)
+                decoded = codec.decode_first(pending, route.request_cls, final)
+                if decoded is None:
+                    break  # wait for more of the body
+                message, end = decoded
+                _check_size(message, limit)
             except (codec.BadRequestBody, EtcdError):
                 if first:
                     raise
                 return
+            pending = pending[end:]
             yield message
             first = False
-    if pending.strip() and first:
-        try:
-            json.loads(pending)
-        except ValueError as exc:
-            raise codec.BadRequestBody(str(exc)) from None
+
+
+async def _chunks(request: web.Request) -> AsyncIterator[tuple[bytes, bool]]:
+    """The body as it arrives, each piece with whether it is the last (the last is
+    empty: the body ended)."""
+    async for chunk in request.content.iter_any():
+        yield chunk, False
+    yield b"", True
