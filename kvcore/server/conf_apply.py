@@ -18,6 +18,9 @@ from kvcore.backend import WriteTxn
 from kvcore.raft.types import ConfChange, ConfChangeType
 from kvcore.server.membership import Member, Membership
 
+# etcd allows one learner at a time (--max-learners defaults to 1).
+MAX_LEARNERS = 1
+
 
 @dataclass(slots=True, frozen=True)
 class ChangeContext:
@@ -49,6 +52,8 @@ class ChangeContext:
 
 def check_conf_change(members: Membership, cc: ConfChange, ctx: ChangeContext) -> None:
     """Raise etcd's error if ``cc`` cannot be applied to the current members."""
+    if members.is_removed(cc.node_id):
+        raise errors.MEMBER_NOT_FOUND  # etcd's ErrIDRemoved, answered as not found
     existing = members.get(cc.node_id)
     if cc.type == ConfChangeType.REMOVE_NODE:
         if existing is None:
@@ -60,12 +65,23 @@ def check_conf_change(members: Membership, cc: ConfChange, ctx: ChangeContext) -
         if not existing.is_learner:
             raise errors.MEMBER_NOT_LEARNER
         return
-    if existing is not None or members.is_removed(cc.node_id):
-        raise errors.MEMBER_EXIST
     if ctx.member is None:
         raise errors.MEMBER_BAD_URLS
-    if members.with_peer_url(ctx.member.peer_urls) is not None:
+    check_add(members, ctx.member)
+
+
+def check_add(members: Membership, member: Member) -> None:
+    """Raise etcd's error if ``member`` cannot be added: its id was removed or is taken
+    (the same peer URLs added again within the same second), its URLs are, or the
+    learners' one place is."""
+    if members.is_removed(member.id):
+        raise errors.MEMBER_NOT_FOUND
+    if members.get(member.id) is not None:
+        raise errors.MEMBER_EXIST
+    if members.with_peer_url(member.peer_urls) is not None:
         raise errors.PEER_URL_EXIST
+    if member.is_learner and sum(m.is_learner for m in members.members()) >= MAX_LEARNERS:
+        raise errors.TOO_MANY_LEARNERS
 
 
 def apply_conf_change(

@@ -31,14 +31,16 @@ async def promote_here(server: EtcdServer, member_id: int) -> pb.MemberPromoteRe
     """Promote on this member, the leader: NOT_LEADER if it is not."""
     if not server.is_leader:
         raise errors.NOT_LEADER
+    # etcd's order: how far the member's log is (of any member raft tracks, learner
+    # or not), the started members, and only then what the member is.
+    _check_caught_up(server, member_id)
+    if not server.membership.ready_to_promote():
+        raise errors.MEMBER_NOT_ENOUGH_STARTED
     member = server.membership.get(member_id)
     if member is None:
         raise errors.MEMBER_NOT_FOUND
     if not member.is_learner:
         raise errors.MEMBER_NOT_LEARNER
-    _check_caught_up(server, member_id)
-    if not server.membership.ready_to_promote():
-        raise errors.MEMBER_NOT_ENOUGH_STARTED
     await server.propose_conf_change(ConfChangeType.ADD_NODE, member_id, promote=True)
     members = [m.to_pb() for m in server.membership.members()]
     return pb.MemberPromoteResponse(header=server.header(revision=0), members=members)

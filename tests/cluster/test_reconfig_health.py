@@ -2,7 +2,8 @@
 
 With one member down, the strict reconfiguration check's connectivity half refuses
 with "unhealthy cluster" what would leave a quorum that needs the dead member (adding
-one, removing a live voter); removing the dead one is allowed. With two down, every
+one, removing a live voter); removing the dead one is allowed. Promotions are judged
+by the leader, in etcd's order. With two down, every
 change waits for a quorum until the client gives up."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ pytestmark = [pytest.mark.kvcore, pytest.mark.etcd]
 # A kill -9 closes the member's connections at once; the others notice within this.
 NOTICED_SECONDS = 1.0
 UNKNOWN_ID = "1"
+# Puts that leave a stopped member's log under 90 % of the leader's (not "in sync").
+BEHIND_BY_PUTS = 30
 # etcd waits for a membership change as long as the client does: this long.
 QUICK = ("--command-timeout=2s",)
 # How a change that waited out the client's deadline fails: on the client's side, or on
@@ -43,10 +46,17 @@ def outcomes(cluster: Cluster, tokens: Tokens) -> list[tuple[int, str, list[str]
     time.sleep(NOTICED_SECONDS)
     ctl = cluster.etcdctl([leader])
     peer = f"--peer-urls=http://127.0.0.1:{free_port()}"
+    for i in range(BEHIND_BY_PUTS):  # so the dead member's log falls behind
+        ctl.run("put", f"k{i}", "v").check()
+    leader_id = f"{cluster.member_id(leader):x}"
     results = [
         ctl.run("member", "add", "n4", peer),
         ctl.run("member", "add", "n4", peer, "--learner"),
         ctl.run("member", "remove", live_id),
+        # How far a member's log is comes first, learner or not.
+        ctl.run("member", "promote", dead_id),
+        ctl.run("member", "promote", leader_id),
+        ctl.run("member", "promote", UNKNOWN_ID),
         ctl.run("member", "remove", dead_id),
     ]
     # stderr's last line is the error; those before it, etcdctl's retry log.
@@ -69,7 +79,12 @@ def test_changes_that_need_a_dead_member_are_refused_as_etcds(
     assert kvcore == etcd
     unhealthy = ["Error: etcdserver: unhealthy cluster"]
     assert [(code, err) for code, _, err in kvcore[:3]] == [(1, unhealthy)] * 3
-    assert kvcore[3] == (0, "Member <id> removed from cluster <cluster>", [])
+    assert [err[0][7:] for _, _, err in kvcore[3:6]] == [
+        "etcdserver: can only promote a learner member which is in sync with leader",
+        "etcdserver: can only promote a learner member",
+        "etcdserver: member not found",
+    ]
+    assert kvcore[6] == (0, "Member <id> removed from cluster <cluster>", [])
 
 
 def lost_quorum_outcomes(cluster: Cluster) -> list[tuple[int, list[str]]]:

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from kvcore.server import ids
+
 from .compare import Pair, Side
 
 pytestmark = pytest.mark.etcd
@@ -118,3 +120,40 @@ def test_member_changes_refused_as_etcds(fresh_pair: Pair) -> None:
         "code = Unknown | Error: etcdserver: re-configuration failed due to not enough "
         "started members",
     )
+
+
+def _same_second_readds(side: Side, port: int) -> list[str]:
+    """Within one second: add a learner, add it again (same peer URL), remove it and
+    re-add it; the last stderr line of the last three. The learner's id must be
+    etcd's: sha1 of the peer URLs and the unix second."""
+    for _ in range(5):
+        url = f"http://127.0.0.1:{port}"
+        add = ("member", "add", "l1", "--learner", f"--peer-urls={url}")
+        started = time.time()
+        added = side.run(*add).check().stdout
+        found = re.search(r"Member +([0-9a-f]+) added", added)
+        assert found is not None, added
+        learner = found.group(1)
+        results = [side.run(*add), side.run("member", "remove", learner), side.run(*add)]
+        if int(time.time()) == int(started):
+            assert int(learner, 16) == ids.member_id([url], "", now=int(started)), learner
+            return [(r.stderr.splitlines() or [""])[-1] for r in results]
+        for member in side.ctl.json("member", "list")["members"]:  # try again from scratch
+            if member.get("isLearner"):
+                side.run("member", "remove", f"{member['ID']:x}").check()
+        port += 1  # the old URL's id may be taken or removed
+    raise AssertionError("no second held the whole sequence")
+
+
+def test_same_second_readds_and_member_ids_as_etcds(fresh_pair: Pair) -> None:
+    """An added member's id is etcd's (peer URLs and the second, no cluster token): the
+    same URLs added again within the second collide with it, and a removed id re-added
+    within the second is refused as removed."""
+    ours = _same_second_readds(fresh_pair.subject, 7001)
+    theirs = _same_second_readds(fresh_pair.reference, 7001)
+    assert ours == theirs
+    assert ours == [
+        "Error: etcdserver: member ID already exist",
+        "",
+        "Error: etcdserver: member not found",
+    ]

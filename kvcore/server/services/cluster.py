@@ -8,13 +8,10 @@ from kvcore import errors
 from kvcore.api.etcdserverpb import rpc_pb2 as pb
 from kvcore.api.etcdserverpb.raft_internal_pb2 import InternalRaftRequest
 from kvcore.raft.types import ConfChangeType
-from kvcore.server import ids, peer_health, promotion
+from kvcore.server import conf_apply, ids, peer_health, promotion
 from kvcore.server.etcdserver import EtcdServer
 from kvcore.server.membership import Member, parse_peer_urls
 from kvcore.transport import CallContext
-
-# etcd allows one learner at a time (--max-learners defaults to 1).
-MAX_LEARNERS = 1
 
 
 class ClusterService:
@@ -42,13 +39,11 @@ class ClusterService:
         if not request.isLearner and not table.ready_to_add_voter():
             raise errors.MEMBER_NOT_ENOUGH_STARTED
         peer_health.check_add(table, self._server.peers)
-        if table.with_peer_url(urls) is not None:
-            raise errors.PEER_URL_EXIST
-        if request.isLearner and sum(m.is_learner for m in table.members()) >= MAX_LEARNERS:
-            raise errors.TOO_MANY_LEARNERS
-        # As etcd: the time goes into the id, so a re-added member gets a new one.
-        member_id = ids.member_id(urls, self._server.cfg.cluster_token, now=int(time.time()))
+        # As etcd's: the URLs and the time, no cluster token (a re-added member gets a
+        # new id, unless within the same second: then its old one, refused as removed).
+        member_id = ids.member_id(urls, "", now=int(time.time()))
         member = Member(member_id, "", urls, is_learner=request.isLearner)
+        conf_apply.check_add(table, member)  # as the change would be checked when applied
         kind = ConfChangeType.ADD_LEARNER_NODE if request.isLearner else ConfChangeType.ADD_NODE
         await self._server.propose_conf_change(kind, member_id, member=member)
         return pb.MemberAddResponse(
@@ -82,12 +77,6 @@ class ClusterService:
     async def member_promote(
         self, request: pb.MemberPromoteRequest, ctx: CallContext
     ) -> pb.MemberPromoteResponse:
-        # Answered here when this member's table already says no; the leader checks
-        # again against its own (promote_here), as it alone can judge the rest.
-        member = self._server.membership.get(request.ID)
-        if member is None:
-            raise errors.MEMBER_NOT_FOUND
-        if not member.is_learner:
-            raise errors.MEMBER_NOT_LEARNER
+        # Judged by the leader alone, as in etcd: a member that does not lead asks it.
         await promotion.promote(self._server, request)
         return pb.MemberPromoteResponse(header=self._header(), members=self._members())
