@@ -58,7 +58,8 @@ class LimitsConfig(_Strict):
     max_request_bytes: int = Field(default=1_572_864, gt=0)
     max_txn_ops: int = Field(default=128, gt=0)
     # How long a write may wait to be applied before it fails with "request timed out".
-    request_timeout: float = Field(default=7.0, gt=0)
+    # Unset: etcd's, 5 s plus two election timeouts (NodeConfig.request_timeout).
+    request_timeout: float | None = Field(default=None, gt=0)
     # etcd's --quota-backend-bytes: writes that would grow the backend past it raise the
     # NOSPACE alarm. 0 means etcd's default (2 GiB); a negative value turns it off.
     quota_backend_bytes: int = 0
@@ -235,6 +236,13 @@ class NodeConfig(_Strict):
                 raise ValueError(f"two listeners on {listener.address}: each needs its own")
             seen.add(listener.address)
         return self
+
+    @property
+    def request_timeout(self) -> float:
+        """Seconds a request may wait for raft (limits.request_timeout, or etcd's)."""
+        if self.limits.request_timeout is not None:
+            return self.limits.request_timeout
+        return 5 + 2 * self.raft.election_timeout_ms / 1000
 
     def founding_members(self) -> dict[str, list[str]]:
         """name -> peer URLs of the members a "new" cluster starts with."""

@@ -49,7 +49,7 @@ async def join(
         if name != cfg.name
         for u in member_urls
     ]
-    data = await transport.fetch_members(urls, cfg.limits.request_timeout, options)
+    data = await transport.fetch_members(urls, cfg.request_timeout, options)
     cluster, members = Membership.decode(data)
     wanted = set(cfg.peer_urls)
     me = next((m for m in members if set(m.peer_urls) == wanted), None)

@@ -91,7 +91,7 @@ class EtcdServer:
         self.conf_state = snapshot.metadata.conf_state
         self._snapshot_index = snapshot.metadata.index
         self._ids = RequestIds(identity.member_id)
-        self._wait = Wait(cfg.limits.request_timeout)
+        self._wait = Wait(cfg.request_timeout)
         self._index_wait = IndexWait()
         self._index_wait.advance(self.applied_index)
         self._next_read: asyncio.Future[int] | None = None
@@ -234,7 +234,7 @@ class EtcdServer:
             self._next_read = loop.create_future()
             loop.call_soon(self._start_read_round)
         try:
-            async with asyncio.timeout(self.limits.request_timeout):
+            async with asyncio.timeout(self.cfg.request_timeout):
                 index = await asyncio.shield(self._next_read)
                 await self._index_wait.wait(index)
         except TimeoutError:
@@ -247,7 +247,7 @@ class EtcdServer:
     def _start_read_round(self) -> None:
         future, self._next_read = self._next_read, None
         loop = asyncio.get_running_loop()
-        self._send_read_index(future, loop.time() + self.limits.request_timeout)
+        self._send_read_index(future, loop.time() + self.cfg.request_timeout)
 
     def _send_read_index(self, future: asyncio.Future[int], deadline: float) -> None:
         """Ask raft for a read index answering ``future``, and again every retry interval

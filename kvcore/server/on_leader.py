@@ -29,7 +29,7 @@ async def on_leader(
     until one answers or the request timeout passes (a leader still being elected, or
     not yet ready to answer: ``here`` raises NOT_LEADER then)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + server.limits.request_timeout
+    deadline = loop.time() + server.cfg.request_timeout
     while (left := deadline - loop.time()) > 0:
         try:
             async with asyncio.timeout(left):

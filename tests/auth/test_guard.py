@@ -23,11 +23,11 @@ from .test_applier import Auth
 
 
 class FakeServer:
-    """What the guard uses of EtcdServer: the auth store, limits, the applied index."""
+    """What the guard uses of EtcdServer: the auth store, the request timeout, the applied index."""
 
     def __init__(self, auth: AuthStore) -> None:
         self.auth = auth
-        self.limits = SimpleNamespace(request_timeout=0.5)
+        self.cfg = SimpleNamespace(request_timeout=0.5)
         self.applied = asyncio.Event()
 
     async def wait_applied(self, index: int) -> None:

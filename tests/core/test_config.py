@@ -32,6 +32,15 @@ def test_single_is_the_embedded_default() -> None:
     assert not cfg.data_dir.is_absolute()
     assert cfg.limits.max_request_bytes == 1_572_864
     assert cfg.limits.max_txn_ops == 128
+    assert cfg.request_timeout == 7.0  # etcd's, for its default election timeout
+
+
+def test_request_timeout_follows_the_election_timeout_unless_set() -> None:
+    base = config.load(ROOT / "configs" / "single.yaml").model_dump()
+    slow = config.NodeConfig.model_validate({**base, "raft": {"election_timeout_ms": 5000}})
+    assert slow.request_timeout == 15.0
+    limits = {**base["limits"], "request_timeout": 2.5}
+    assert config.NodeConfig.model_validate({**base, "limits": limits}).request_timeout == 2.5
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ async def caller_of(server: EtcdServer, ctx: CallContext) -> AuthInfo | None:
     index = token_index(token) if token is not None else None
     if index is not None:
         try:
-            async with asyncio.timeout(server.limits.request_timeout):
+            async with asyncio.timeout(server.cfg.request_timeout):
                 await server.wait_applied(index)
         except TimeoutError:
             raise errors.INVALID_AUTH_TOKEN from None

@@ -57,7 +57,7 @@ class MaintenanceService:
             raise errors.BAD_LEADER_TRANSFEREE
         server.driver.transfer_leader(request.targetID)
         try:
-            async with asyncio.timeout(server.limits.request_timeout):
+            async with asyncio.timeout(server.cfg.request_timeout):
                 while server.leader_id != request.targetID:
                     await asyncio.sleep(_TRANSFER_POLL_SECONDS)
         except TimeoutError:
