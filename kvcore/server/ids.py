@@ -19,7 +19,8 @@ def _first_u64(data: bytes) -> int:
 
 
 def member_id(peer_urls: Iterable[str], cluster_token: str, now: int | None = None) -> int:
-    """A founding member's id (``now`` None), or an added member's (``now``: unix time)."""
+    """A founding member's id (``now`` None), or an added member's (``now``: unix time;
+    etcd's MemberAdd hashes no cluster token, ``""``)."""
     data = "".join(sorted(peer_urls)) + cluster_token + ("" if now is None else str(now))
     return _first_u64(data.encode())
 
