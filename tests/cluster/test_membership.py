@@ -152,7 +152,7 @@ def test_a_member_removed_while_down_stops_when_restarted(
     gone_id = f"{cluster.member_id(gone):x}"
     gone.kill9()
     ctl = cluster.etcdctl([leader])
-    ctl.run("member", "remove", gone_id).check()
+    reconfigure(ctl, "member", "remove", gone_id).check()
     ctl.run("put", f"{PREFIX}while-down", "x").check()
     gone.spawn()
     restarted_at = time.monotonic()
