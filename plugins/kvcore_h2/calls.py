@@ -288,7 +288,7 @@ class GrpcCall:
         """The handler's task was cancelled: by the deadline, or by ``cancel`` or
         ``_fail``, which wrote (or need not write) the status."""
         if self._expired:
-            self._finish(Code.DEADLINE_EXCEEDED, "context deadline exceeded")
+            self._finish_expired()
 
     def _expire(self) -> None:
         self._deadline = None
@@ -296,7 +296,14 @@ class GrpcCall:
         if self._task is not None and not self._task.done():
             self._task.cancel()
         else:
-            self._finish(Code.DEADLINE_EXCEEDED, "context deadline exceeded")
+            self._finish_expired()
+
+    def _finish_expired(self) -> None:
+        # etcd's stream handlers (Watch, LeaseKeepAlive) return the context's error as
+        # it is, which grpc-go sends as Unknown; its unary ones convert it.
+        method = self._method
+        bidi = method is not None and method.client_streaming and method.server_streaming
+        self._finish(Code.UNKNOWN if bidi else Code.DEADLINE_EXCEEDED, "context deadline exceeded")
 
     def _cancel_deadline(self) -> None:
         if self._deadline is not None:

@@ -10,7 +10,9 @@ import socket
 from collections.abc import AsyncIterator
 
 import grpc
+import hpack
 import pytest
+from kvcore_h2 import frames
 from kvcore_h2.transport import H2Options, H2Transport
 from support.ports import HOST, free_port
 
@@ -225,5 +227,57 @@ def test_http1_goes_to_the_gateway_and_anything_else_is_hung_up_on() -> None:
         received = await asyncio.to_thread(_exchange, address, b"\x16\x03\x01 not http at all")
         # The server's SETTINGS, then a GOAWAY (type 7) with PROTOCOL_ERROR, then EOF.
         assert received[3] == 0x4 and received.find(b"\x07\x00\x00\x00\x00\x00") > 0
+
+    _run(scenario)
+
+
+def _status_at_deadline(address: str, path: bytes) -> tuple[int, str]:
+    """grpc-status and grpc-message of a call with a 200 ms grpc-timeout, made by a
+    client that keeps no timer of its own (grpcio's would end the call first)."""
+    headers = [
+        (b":method", b"POST"),
+        (b":scheme", b"http"),
+        (b":path", path),
+        (b":authority", b"x"),
+        (b"content-type", b"application/grpc"),
+        (b"te", b"trailers"),
+        (b"grpc-timeout", b"200m"),
+    ]
+    block = b"".join(frames.literal(name, value) for name, value in headers)
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            frames.PREFACE
+            + frames.settings({})
+            + frames.frame(frames.FrameType.HEADERS, frames.Flag.END_HEADERS, 1, block)
+        )
+        received = b""
+        decoder = hpack.Decoder()
+        while True:
+            while len(received) < frames.HEADER_BYTES:
+                received += conn.recv(4096)
+            length, kind, flags, stream = frames.parse_header(received, 0)
+            while len(received) < frames.HEADER_BYTES + length:
+                received += conn.recv(4096)
+            payload = received[frames.HEADER_BYTES : frames.HEADER_BYTES + length]
+            received = received[frames.HEADER_BYTES + length :]
+            if kind == frames.FrameType.HEADERS and stream == 1:
+                fields = dict(decoder.decode(payload, raw=True))
+                if flags & frames.Flag.END_STREAM:
+                    return int(fields[b"grpc-status"]), fields[b"grpc-message"].decode()
+
+
+def test_a_deadline_ends_a_stream_as_etcds_handlers_do() -> None:
+    """A unary call past its deadline: DEADLINE_EXCEEDED; a bidirectional stream
+    (Watch, LeaseKeepAlive): Unknown, as etcd's stream handlers return the context's
+    error unconverted."""
+
+    async def scenario(address: str, server) -> None:
+        unary = await asyncio.to_thread(_status_at_deadline, address, b"/etcdserverpb.KV/Range")
+        assert unary == (grpc.StatusCode.DEADLINE_EXCEEDED.value[0], "context deadline exceeded")
+        stream = await asyncio.to_thread(
+            _status_at_deadline, address, b"/etcdserverpb.Lease/LeaseKeepAlive"
+        )
+        assert stream == (grpc.StatusCode.UNKNOWN.value[0], "context deadline exceeded")
 
     _run(scenario)
