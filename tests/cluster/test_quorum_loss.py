@@ -140,4 +140,8 @@ def test_a_stream_that_asked_for_a_leader_ends_when_the_member_loses_it(
         assert time.monotonic() - started < NOTICE_SECONDS + 2
         with pytest.raises(grpc.RpcError) as still_open:
             next(plain)
-        assert still_open.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # Ended by its deadline alone: the client's own timer, or the server's, which
+        # ends a stream as etcd's does (Unknown "context deadline exceeded").
+        code, details = still_open.value.code(), still_open.value.details()
+        assert code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN), details
+        assert "deadline exceeded" in details.lower(), details
