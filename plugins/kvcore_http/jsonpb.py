@@ -11,6 +11,7 @@ ignored. :mod:`gojson` read the value, so numbers and strings carry their litera
 from __future__ import annotations
 
 import binascii
+import functools
 import string
 from typing import Any
 
@@ -48,13 +49,17 @@ def fill(message: Message, value: Any) -> None:
     """Set ``message``'s fields from ``value``, a :func:`gojson.first_value` result."""
     if not isinstance(value, dict):
         raise _type_error(value, _GO_MESSAGE)
-    fields = message.DESCRIPTOR.fields
-    # jsonpb walks the Go struct: plain fields in order, then the oneofs' members.
-    for field in sorted(fields, key=lambda f: f.containing_oneof is not None):
+    for field in _in_jsonpb_order(message.DESCRIPTOR):
         # Named both ways, the camel-case name wins, as in jsonpb.
         item = value[field.json_name] if field.json_name in value else value.get(field.name)
         if item is not None:
             _set(message, field, item)
+
+
+@functools.cache
+def _in_jsonpb_order(message_type: descriptor.Descriptor) -> tuple[_Field, ...]:
+    """jsonpb walks the Go struct: plain fields in order, then the oneofs' members."""
+    return tuple(sorted(message_type.fields, key=lambda f: f.containing_oneof is not None))
 
 
 def _set(message: Message, field: _Field, item: Any) -> None:
